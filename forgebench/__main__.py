@@ -1,0 +1,5 @@
+"""``python -m forgebench`` runs the command line."""
+
+from forgebench.cli import main
+
+main()

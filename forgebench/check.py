@@ -1,0 +1,102 @@
+"""``forgebench datasets check``: is a dataset where the catalog says, paired and plausible?"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forgebench.catalog import DatasetSpec
+from forgebench.io import DecodeError, image_size, looks_inverted, read_mask
+from forgebench.manifest import DatasetMissingError, Manifest, build_manifest
+
+@dataclass
+class DatasetCheck:
+    """Findings for one dataset; ``problems`` maps a finding to the files it concerns."""
+
+    name: str
+    root: Path | None
+    found: bool
+    tampered: int = 0
+    authentic: int = 0
+    expected_tampered: int | None = None
+    expected_authentic: int | None = None
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.found and not self.problems
+
+    def add(self, finding: str, item: str) -> None:
+        self.problems.setdefault(finding, []).append(item)
+
+
+def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], None] | None = None) -> DatasetCheck:
+    """Pair the files, open every mask and every image header, and compare the counts with the catalog."""
+    try:
+        manifest = build_manifest(spec, data_root)
+    except DatasetMissingError as error:
+        result = DatasetCheck(spec.name, error.root, found=False)
+        result.add(error.reason, str(error.root))
+        return result
+    result = DatasetCheck(
+        spec.name,
+        manifest.root,
+        found=True,
+        tampered=manifest.n_tampered,
+        authentic=manifest.n_authentic,
+        expected_tampered=spec.expected_tampered,
+        expected_authentic=spec.expected_authentic,
+    )
+    _check_pairing(manifest, result)
+    for sample in manifest.samples:
+        if sample.mask is not None:
+            _check_pair(sample.image, sample.mask, spec, result)
+        if tick:
+            tick()
+    _check_counts(result)
+    return result
+
+
+def _check_pairing(manifest: Manifest, result: DatasetCheck) -> None:
+    for path in manifest.unpaired_images:
+        result.add("tampered image without mask", _rel(path, manifest.root))
+    for path in manifest.unpaired_masks:
+        result.add("mask without image", _rel(path, manifest.root))
+    for key in manifest.duplicate_keys:
+        result.add("two masks for one key", key)
+
+
+def _check_pair(image: Path, mask_path: Path, spec: DatasetSpec, result: DatasetCheck) -> None:
+    name = _rel(image, result.root)
+    try:
+        size = image_size(image)
+        mask = read_mask(mask_path, spec.mask_rule)
+    except DecodeError as error:
+        result.add("unreadable file", str(error))
+        return
+    if mask.forged.shape != size:
+        height, width = mask.forged.shape
+        result.add("image/mask size mismatch", f"{name} {size[1]}×{size[0]} vs mask {width}×{height}")
+    if not mask.forged.any():
+        result.add("empty mask on a tampered image", name)
+    elif looks_inverted(mask):
+        result.add("mask looks inverted", f"{name} ({mask.forged_fraction:.0%} forged, border forged)")
+    for note in mask.notes:
+        result.add(note.split(" (")[0], name)
+
+
+def _check_counts(result: DatasetCheck) -> None:
+    for label, found, expected in (
+        ("tampered", result.tampered, result.expected_tampered),
+        ("authentic", result.authentic, result.expected_authentic),
+    ):
+        if expected is not None and found != expected:
+            result.add("count differs from expected", f"{label}: {found} found, {expected} expected")
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    try:
+        return path.relative_to(root).as_posix() if root else str(path)
+    except ValueError:
+        return str(path)

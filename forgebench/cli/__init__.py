@@ -1,0 +1,25 @@
+"""The ``forgebench`` command line (Typer): one small module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from forgebench.cli import datasets, evaluate, listing, predict
+
+app = typer.Typer(
+    name="forgebench",
+    help="Benchmark image-forgery localizers with the CLUE protocol (fixed-threshold per-image F1/IoU).",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("list")(listing.list_plugins)
+app.add_typer(datasets.app, name="datasets")
+app.command()(evaluate.run)
+app.command()(evaluate.leaderboard)
+app.command()(evaluate.demo)
+app.command()(predict.predict)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,79 @@
+"""Options, console and progress display shared by the command groups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from forgebench.catalog import Catalog, CatalogError, load_catalog
+
+console = Console()
+errors = Console(stderr=True)
+
+CatalogOption = Annotated[
+    list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML (datasets/suites); repeatable.")
+]
+DataRootOption = Annotated[
+    Path | None, typer.Option("--data-root", help="Folder holding the datasets (default: $FORGEBENCH_DATA).")
+]
+ResultsOption = Annotated[
+    Path | None, typer.Option("--results", help="Results folder (default: $FORGEBENCH_RESULTS or cache).")
+]
+SuiteOption = Annotated[str | None, typer.Option("--suite", "-s", help="A suite from the catalog, e.g. all, osn.")]
+DatasetOption = Annotated[list[str] | None, typer.Option("--dataset", "-d", help="A dataset name; repeatable.")]
+
+
+def catalog_from(files: list[Path] | None) -> Catalog:
+    try:
+        return load_catalog(tuple(files or ()))
+    except CatalogError as error:
+        fail(str(error))
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+class SpeedColumn(ProgressColumn):
+    """Images per second of the running task."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:5.1f} img/s" if task.speed else "  –   img/s", style="cyan")
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, int], Callable[[int], None]]]:
+    """A factory ``(description, total, done) → advance`` backed by one rich progress display."""
+    columns = (
+        TextColumn("[bold]{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        SpeedColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+
+        def start(description: str, total: int, done: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total, completed=done)
+            return lambda n: progress.advance(task, n)
+
+        yield start

@@ -1,0 +1,171 @@
+"""``forgebench run``, ``leaderboard`` and ``demo``: evaluate detectors and tabulate the results."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forgebench import paths, report
+from forgebench.catalog import Catalog, CatalogError
+from forgebench.cli.common import (
+    CatalogOption,
+    DataRootOption,
+    DatasetOption,
+    ResultsOption,
+    SuiteOption,
+    catalog_from,
+    console,
+    errors,
+    fail,
+    progress_bars,
+)
+from forgebench.manifest import DatasetMissingError
+from forgebench.metrics import EXTRA_COLUMNS
+from forgebench.options import OptionError
+from forgebench.registry import UnknownPluginError
+from forgebench.runner import Job, NoDataError, RunSummary
+from forgebench.runner import run as run_job
+from forgebench.store import Store
+
+DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "all-pristine")
+
+
+def run(
+    detector: Annotated[str, typer.Argument(help="Detector name (see `forgebench list detectors`).")],
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    limit: Annotated[int | None, typer.Option(help="Score a fixed subset of N images per dataset.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Detector option key=value.")] = None,
+    perturbation: Annotated[str, typer.Option(help="Perturbation chain, e.g. clean.")] = "clean",
+    seed: Annotated[int, typer.Option(help="Seed of stochastic perturbations.")] = 0,
+    extra: Annotated[list[str] | None, typer.Option(help=f"Optional columns: {', '.join(EXTRA_COLUMNS)}.")] = None,
+    retry_errors: Annotated[bool, typer.Option(help="Retry images recorded as errors.")] = False,
+    results: ResultsOption = None,
+    data_root: DataRootOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Run DETECTOR over datasets; records go to the results store, already-scored images are skipped."""
+    loaded = catalog_from(catalog)
+    if not suite and not dataset:
+        fail("name what to evaluate: --suite S (e.g. all, synthetic) or --dataset D")
+    unknown = set(extra or ()) - set(EXTRA_COLUMNS)
+    if unknown:
+        fail(f"unknown --extra {', '.join(sorted(unknown))}; choose from {', '.join(EXTRA_COLUMNS)}")
+    job = Job(
+        detector=detector,
+        datasets=tuple(_resolve(loaded, suite, dataset)),
+        results=paths.results_dir(results),
+        options=tuple(option or ()),
+        device=device,
+        batch_size=batch_size,
+        perturbation=perturbation,
+        seed=seed,
+        limit=limit,
+        extras=tuple(extra or ()),
+        data_root=data_root,
+        retry_errors=retry_errors,
+    )
+    summary = _execute(job)
+    _print_summary(summary, job)
+    if summary.missing:
+        console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
+
+
+def leaderboard(
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    perturbation: Annotated[str, typer.Option(help="Perturbation chain id.")] = "clean",
+    seed: int = 0,
+    out: Annotated[Path | None, typer.Option(help="Folder for leaderboard.md/.csv (default: <results>).")] = None,
+    results: ResultsOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Tabulate stored results in the paper's shape: per-dataset F1/IoU and the weighted average."""
+    loaded = catalog_from(catalog)
+    names = [s.name for s in _resolve(loaded, suite, dataset)] if suite or dataset else None
+    results_dir = paths.results_dir(results)
+    if not (results_dir / "forgebench.sqlite").exists():
+        fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
+    with Store(results_dir) as store:
+        board = report.build(store, loaded, names, perturbation, seed)
+    _show(board, out or results_dir)
+
+
+def demo(
+    results: ResultsOption = None,
+    limit: Annotated[int | None, typer.Option(help="Images per dataset (default: all).")] = None,
+) -> None:
+    """Build the synthetic suite if needed, run the baselines on it and print the leaderboard."""
+    started = time.perf_counter()
+    loaded = catalog_from(None)
+    specs = loaded.resolve("synthetic")
+    results_dir = paths.results_dir(results)
+    with console.status("preparing the synthetic suite (generated once from bundled photographs)…"):
+        from forgebench.manifest import dataset_root
+
+        for spec in specs:
+            dataset_root(spec)
+    for detector in DEMO_DETECTORS:
+        summary = _execute(Job(detector=detector, datasets=tuple(specs), results=results_dir, limit=limit))
+        _print_summary(summary, None)
+    with Store(results_dir) as store:
+        board = report.build(store, loaded, [s.name for s in specs])
+    _show(board, results_dir)
+    console.print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
+
+
+def _resolve(loaded: Catalog, suite: str | None, dataset: list[str] | None) -> list:
+    try:
+        return loaded.resolve(suite, tuple(dataset or ()))
+    except CatalogError as error:
+        fail(str(error))
+
+
+def _execute(job: Job) -> RunSummary:
+    try:
+        with Store(job.results) as store, progress_bars() as bars:
+            console.print(f"[bold]{job.detector}[/] · perturbation {job.perturbation} · results {job.results}")
+            return run_job(job, store, progress=bars)
+    except NoDataError as error:
+        _explain_missing(error.missing, job)
+        raise typer.Exit(2) from None
+    except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
+        fail(str(error))
+
+
+def _explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
+    errors.print("[bold red]No requested dataset was found.[/]")
+    for item in missing:
+        errors.print(f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False)
+    errors.print(
+        f"Data root: {paths.data_root(job.data_root)}. Put each dataset in the folder named by its catalog 'root' "
+        "there, point to it with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
+        "--catalog FILE. `forgebench datasets check --suite all` shows what is found; "
+        "`forgebench list datasets` shows the expected folders."
+    )
+
+
+def _print_summary(summary: RunSummary, job: Job | None) -> None:
+    for outcome in summary.outcomes:
+        line = f"  {outcome.dataset}: {outcome.scored} scored, {outcome.skipped} already recorded"
+        if outcome.errors or outcome.invalid:
+            line += f", [red]{outcome.errors} errors, {outcome.invalid} invalid[/]"
+        console.print(line)
+
+
+def _show(board: report.Leaderboard, out_dir: Path) -> None:
+    wide = board.wide().drop(columns="datasets")
+    table = Table(*wide.columns, title="Leaderboard (pixel F1 / IoU at threshold 0.5)")
+    for row in wide.itertuples(index=False):
+        table.add_row(*(report.fmt(v) for v in row))
+    console.print(table)
+    for line in report.protocol_lines(board):
+        console.print(f"[dim]{line}[/]", highlight=False)
+    written = report.write(board, out_dir)
+    console.print("Written: " + ", ".join(str(p) for p in written))

@@ -1,0 +1,115 @@
+"""The plugin contract: what a detector or perturbation receives and must return.
+
+A detector plugin is a :class:`DetectorPlugin` object exposed through the entry-point group
+``forgebench.detectors``; a perturbation plugin is a :class:`PerturbationPlugin` exposed through
+``forgebench.perturbations``. The core only ever talks to these types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One image handed to a detector.
+
+    ``pixels`` is H×W×3 uint8 RGB (after any perturbation). ``image_id`` is
+    ``<dataset>/<path relative to the dataset root>``; detectors may use it only to look up
+    their own precomputed outputs, never to find the ground truth.
+    """
+
+    image_id: str
+    pixels: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A detector's answer for one image.
+
+    ``probability`` is a float32 H×W map of P(forged) in [0, 1], at the input's size (maps of
+    another size are accepted and resized to the ground truth by the scorer). ``score`` is an
+    optional image-level P(forged) in [0, 1].
+    """
+
+    probability: np.ndarray
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class DetectorCard:
+    """Facts about a detector, printed by ``forgebench list detectors``."""
+
+    name: str
+    summary: str
+    paper: str = ""
+    licence: str = ""
+    weights: str = "none (weight-free)"
+    to_probability: str = ""
+    devices: tuple[str, ...] = ("cpu",)
+    version: str = "1"
+    reads_pixels: bool = True
+    """False for detectors that look up precomputed outputs by image id; they cannot be perturbed."""
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A built detector, ready to run on batches."""
+
+    @property
+    def weights_digest(self) -> str | None:
+        """SHA-256 of the weights in use (None for weight-free methods); part of the fingerprint."""
+        ...
+
+    def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
+        """Return one :class:`Prediction` per input, in order. Never sees ground truth."""
+        ...
+
+
+@dataclass(frozen=True)
+class DetectorPlugin:
+    """What the ``forgebench.detectors`` entry point names.
+
+    ``options`` is a frozen dataclass whose fields (all with defaults) are the detector's
+    options; ``build(options, device)`` returns a :class:`Detector`.
+    """
+
+    card: DetectorCard
+    options: type
+    build: Callable[[Any, str], Detector]
+
+
+@dataclass(frozen=True)
+class PerturbationPlugin:
+    """What the ``forgebench.perturbations`` entry point names.
+
+    ``apply(pixels, params, rng)`` maps H×W×3 uint8 RGB to uint8 RGB (any size); ``params`` is
+    an instance of the frozen dataclass ``params``. Deterministic perturbations ignore ``rng``.
+    """
+
+    name: str
+    summary: str
+    params: type
+    apply: Callable[[np.ndarray, Any, np.random.Generator], np.ndarray]
+    stochastic: bool = False
+
+
+@dataclass(frozen=True)
+class PerturbationStep:
+    """One configured perturbation: a plugin name and its parameter values."""
+
+    name: str
+    params: Any = field(default=None)
+
+    @property
+    def canonical_id(self) -> str:
+        """``name(k=v,...)`` with parameters in declared order, or ``name`` when it has none."""
+        if self.params is None or not dataclasses.fields(self.params):
+            return self.name
+        values = ",".join(f"{f.name}={getattr(self.params, f.name)}" for f in dataclasses.fields(self.params))
+        return f"{self.name}({values})"

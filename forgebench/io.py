@@ -1,0 +1,144 @@
+"""Decoding images and ground-truth masks into forgebench's canonical arrays.
+
+Images become H×W×3 uint8 RGB: first frame, no EXIF rotation (the pixel grid matters to
+forensic cues), grey expanded to three channels, alpha dropped, 16-bit reduced by ``x // 256``.
+Masks become boolean H×W arrays (True = forged) by the dataset's declared rule.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
+
+_COMPARATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(\d+(?:\.\d+)?)\s*$")
+COLUMBIA_PALETTE = np.array([(255, 0, 0), (200, 0, 0), (0, 255, 0), (0, 200, 0)], dtype=np.float32)
+"""Columbia edge-mask colours: camera-1 region near/far from the boundary, then camera-2 (spliced)."""
+
+
+class DecodeError(ValueError):
+    """A file that cannot be read as an image or mask; the message names the file."""
+
+
+@dataclass(frozen=True)
+class MaskRule:
+    """How a dataset's mask files encode forged pixels.
+
+    ``forged_if`` is a comparison on grey values (``"> 127"``, ``"> 0"``, ``"< 255"``, ``"<= 127"``)
+    or ``"columbia-palette"`` (nearest of the four edge-mask colours; green = spliced).
+    """
+
+    forged_if: str = "> 127"
+
+    def __post_init__(self) -> None:
+        if self.forged_if != "columbia-palette" and not _RULE.match(self.forged_if):
+            raise ValueError(
+                f"mask rule {self.forged_if!r} is neither a comparison like '> 127' nor 'columbia-palette'"
+            )
+
+    @property
+    def white_is_forged(self) -> bool:
+        return self.forged_if.lstrip().startswith(">")
+
+
+@dataclass(frozen=True)
+class Mask:
+    """A normalised ground truth plus what was noticed while normalising it."""
+
+    forged: np.ndarray
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def forged_fraction(self) -> float:
+        return float(self.forged.mean())
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file to H×W×3 uint8 RGB."""
+    with _open(path) as image:
+        return _to_rgb(image, path)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(height, width) from the file header, without decoding the pixels."""
+    with _open(path) as image:
+        return image.height, image.width
+
+
+def read_mask(path: Path, rule: MaskRule) -> Mask:
+    """Decode a mask file (image or ``.npy``/``.npz`` array) and apply ``rule``."""
+    raw = _read_mask_array(path)
+    notes: list[str] = []
+    if rule.forged_if == "columbia-palette":
+        return Mask(forged=_columbia_spliced(raw, path))
+    grey = raw.mean(axis=2) if raw.ndim == 3 else raw.astype(np.float64)
+    values = np.unique(grey)
+    if rule.white_is_forged and values.max() == 1:
+        notes.append("{0,1} mask: read as 1 = forged")
+        return Mask(forged=grey == 1, notes=tuple(notes))
+    if not (values.size <= 2 and set(values.tolist()) <= {0.0, float(values.max())}):
+        notes.append(f"non-binary mask ({values.size} grey levels)")
+    op, threshold = _RULE.match(rule.forged_if).groups()
+    return Mask(forged=_COMPARATORS[op](grey, float(threshold)), notes=tuple(notes))
+
+
+def looks_inverted(mask: Mask) -> bool:
+    """True when the forged region covers most of the image and most of its border (likely wrong polarity)."""
+    forged = mask.forged
+    border = np.concatenate([forged[0], forged[-1], forged[:, 0], forged[:, -1]])
+    return mask.forged_fraction > 0.5 and float(border.mean()) >= 0.75
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        return Image.open(path)
+    except FileNotFoundError:
+        raise DecodeError(f"File not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise DecodeError(f"Cannot decode {path}: {error}") from None
+
+
+def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
+    try:
+        image.seek(0)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image, dtype=np.uint32)
+            return np.repeat((array // 256).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except OSError as error:
+        raise DecodeError(f"Cannot decode {path}: {error}") from None
+
+
+def _read_mask_array(path: Path) -> np.ndarray:
+    if path.suffix.lower() in (".npy", ".npz"):
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DecodeError(f"Cannot read mask array {path}: {error}") from None
+        array = loaded if isinstance(loaded, np.ndarray) else loaded[loaded.files[0]]
+        if array.ndim not in (2, 3):
+            raise DecodeError(f"Mask array {path} has shape {array.shape}, expected H×W or H×W×C")
+        return array
+    with _open(path) as image:
+        try:
+            image.seek(0)
+            if image.mode in ("RGBA", "LA", "P", "PA", "CMYK", "YCbCr"):
+                image = image.convert("RGB")
+            return np.asarray(image)
+        except OSError as error:
+            raise DecodeError(f"Cannot decode mask {path}: {error}") from None
+
+
+def _columbia_spliced(raw: np.ndarray, path: Path) -> np.ndarray:
+    if raw.ndim != 3 or raw.shape[2] < 3:
+        raise DecodeError(f"Columbia edge mask {path} is not an RGB image (shape {raw.shape})")
+    pixels = raw[..., :3].astype(np.float32)
+    distances = ((pixels[..., None, :] - COLUMBIA_PALETTE) ** 2).sum(axis=-1)
+    return distances.argmin(axis=-1) >= 2

@@ -1,0 +1,177 @@
+"""A dataset's manifest: its samples found on disk by the catalog's pairing rule, and a hash of them.
+
+Pairing is always by name (or by the dataset's own CSV), never by sorted directory order, so one
+stray file cannot shift every pair.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forgebench import paths
+from forgebench.catalog import CsvPairs, DatasetSpec, FileRule
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+class DatasetMissingError(FileNotFoundError):
+    """A dataset whose files are not where the catalog says."""
+
+    def __init__(self, spec: DatasetSpec, root: Path, reason: str) -> None:
+        self.spec, self.root, self.reason = spec, root, reason
+        super().__init__(f"{spec.name}: {reason} ({root})")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image to score: ``image_id`` is ``<dataset>/<path relative to the dataset root>``."""
+
+    dataset: str
+    image_id: str
+    image: Path
+    mask: Path | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The samples of one dataset plus the files that did not pair."""
+
+    spec: DatasetSpec
+    root: Path
+    samples: tuple[Sample, ...]
+    unpaired_images: tuple[Path, ...] = field(default=())
+    unpaired_masks: tuple[Path, ...] = field(default=())
+    duplicate_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def n_tampered(self) -> int:
+        return sum(s.label == "tampered" for s in self.samples)
+
+    @property
+    def n_authentic(self) -> int:
+        return sum(s.label == "authentic" for s in self.samples)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 over ids, labels, mask names and file sizes: changes when the data changes."""
+        rows = [
+            (s.image_id, s.label, s.mask.relative_to(self.root).as_posix() if s.mask else "", _size(s.image))
+            for s in self.samples
+        ]
+        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def dataset_root(spec: DatasetSpec, data_root: Path | None = None) -> Path:
+    """Absolute folder of ``spec``: generated datasets live in the cache, others under the data root."""
+    if spec.generated:
+        from forgebench.synthetic import SyntheticConfig, ensure_synthetic
+
+        built = ensure_synthetic(paths.home() / "synthetic", SyntheticConfig(**spec.generated.get("config", {})))
+        return built / spec.generated["split"] / spec.generated["kind"]
+    root = Path(spec.root).expanduser()
+    return root if root.is_absolute() else paths.data_root(data_root) / root
+
+
+def build_manifest(spec: DatasetSpec, data_root: Path | None = None) -> Manifest:
+    """Find and pair the files of ``spec``; raises :class:`DatasetMissingError` when there are none."""
+    root = dataset_root(spec, data_root)
+    if not root.is_dir():
+        raise DatasetMissingError(spec, root, "folder not found")
+    if spec.pairs_csv:
+        samples = _csv_samples(spec, root, spec.pairs_csv)
+        manifest = Manifest(spec=spec, root=root, samples=tuple(samples))
+    else:
+        manifest = _rule_manifest(spec, root)
+    if not manifest.samples:
+        raise DatasetMissingError(spec, root, "folder exists but no image matches the catalog's layout")
+    return manifest
+
+
+def _rule_manifest(spec: DatasetSpec, root: Path) -> Manifest:
+    masks, duplicates, _ = _index(root, spec.masks) if spec.masks else ({}, [], [])
+    tampered_images, _, unpaired = _index(root, spec.tampered) if spec.tampered else ({}, [], [])
+    samples: list[Sample] = []
+    used: set[str] = set()
+    for key, image in sorted(tampered_images.items(), key=lambda item: item[1]):
+        if key in masks:
+            used.add(key)
+            samples.append(_sample(spec, root, image, masks[key], "tampered"))
+        else:
+            unpaired.append(image)
+    for image in _files(root, spec.authentic) if spec.authentic else []:
+        samples.append(_sample(spec, root, image, None, "authentic"))
+    unpaired_masks = tuple(path for key, path in sorted(masks.items()) if key not in used)
+    return Manifest(
+        spec=spec,
+        root=root,
+        samples=tuple(samples),
+        unpaired_images=tuple(unpaired),
+        unpaired_masks=unpaired_masks,
+        duplicate_keys=tuple(duplicates),
+    )
+
+
+def _files(root: Path, rule: FileRule) -> list[Path]:
+    found = {path for pattern in rule.patterns for path in root.glob(pattern) if path.is_file()}
+    found -= {path for pattern in rule.exclude for path in root.glob(pattern)}
+    return sorted(path for path in found if path.suffix.lower() in IMAGE_SUFFIXES | {".npy", ".npz"})
+
+
+def _index(root: Path, rule: FileRule) -> tuple[dict[str, Path], list[str], list[Path]]:
+    """Key → file for the files of ``rule``, plus the keys seen twice and the files whose stem has no key."""
+    pattern = re.compile(rule.key)
+    index: dict[str, Path] = {}
+    duplicates: list[str] = []
+    unmatched: list[Path] = []
+    for path in _files(root, rule):
+        match = pattern.fullmatch(path.stem)
+        if not match:
+            unmatched.append(path)
+            continue
+        key = match.groupdict().get("key", match.group(0))
+        if key in index:
+            duplicates.append(key)
+            continue
+        index[key] = path
+    return index, duplicates, unmatched
+
+
+def _csv_samples(spec: DatasetSpec, root: Path, rule: CsvPairs) -> list[Sample]:
+    table = root / rule.file
+    if not table.is_file():
+        raise DatasetMissingError(spec, root, f"pair list {rule.file} not found")
+    with table.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter=rule.sep))
+    for column in (rule.image, rule.mask, *(k for k, _ in rule.where)):
+        if rows and column not in rows[0]:
+            raise DatasetMissingError(spec, root, f"pair list {table} has no column {column!r}")
+    samples = []
+    for row in rows:
+        if any(row[k] != v for k, v in rule.where):
+            continue
+        mask = (row.get(rule.mask) or "").strip()
+        samples.append(
+            _sample(spec, root, root / row[rule.image].strip(), root / mask if mask else None,
+                    "tampered" if mask else "authentic")
+        )  # fmt: skip
+    return samples
+
+
+def _sample(spec: DatasetSpec, root: Path, image: Path, mask: Path | None, label: str) -> Sample:
+    return Sample(
+        dataset=spec.name, image_id=f"{spec.name}/{image.relative_to(root).as_posix()}", image=image, mask=mask,
+        label=label,
+    )  # fmt: skip
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1

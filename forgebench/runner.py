@@ -1,0 +1,316 @@
+"""The one evaluation loop: detector × dataset(s) × perturbation → per-image records in the store.
+
+Already-recorded images are skipped, so an interrupted run resumes where it stopped; an image that
+cannot be read or scored is recorded as an error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from forgebench import registry
+from forgebench.contract import Detector, DetectorPlugin, ImageInput, Prediction
+from forgebench.io import DecodeError, looks_inverted, read_mask, read_rgb
+from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
+from forgebench.mapcache import save_map
+from forgebench.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
+from forgebench.options import options_dict, parse_options
+from forgebench.perturb import Chain, parse_chain
+from forgebench.catalog import DatasetSpec
+from forgebench.store import Evaluation, Record, Store
+from forgebench.versions import package_versions
+
+
+class NoDataError(RuntimeError):
+    """None of the requested datasets is present."""
+
+    def __init__(self, missing: Sequence[DatasetMissingError]) -> None:
+        self.missing = list(missing)
+        super().__init__("none of the requested datasets was found")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to evaluate; everything a run's results depend on, plus where to put them."""
+
+    detector: str
+    datasets: tuple[DatasetSpec, ...]
+    results: Path
+    options: tuple[str, ...] = ()
+    device: str = "auto"
+    batch_size: int = 8
+    perturbation: str = "clean"
+    seed: int = 0
+    limit: int | None = None
+    extras: tuple[str, ...] = ()
+    data_root: Path | None = None
+    retry_errors: bool = False
+
+
+@dataclass
+class DatasetOutcome:
+    dataset: str
+    scored: int = 0
+    skipped: int = 0
+    errors: int = 0
+    invalid: int = 0
+
+
+@dataclass
+class RunSummary:
+    fingerprint: str
+    outcomes: list[DatasetOutcome] = field(default_factory=list)
+    missing: list[DatasetMissingError] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int], Callable[[int], None]]
+"""``progress(description, total, already_done)`` → ``advance(n)``; the CLI passes a rich progress bar."""
+
+
+def fingerprint(plugin: DetectorPlugin, options: object, detector: Detector) -> str:
+    """Stable id of a configured detector: name, card version, options and weights digest."""
+    identity = {
+        "name": plugin.card.name,
+        "version": plugin.card.version,
+        "options": options_dict(options),
+        "weights": detector.weights_digest,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changed_options(plugin: DetectorPlugin, options: object) -> dict[str, object]:
+    """The options that differ from the plugin's defaults (they name the configuration in tables)."""
+    defaults = options_dict(plugin.options())
+    return {k: v for k, v in options_dict(options).items() if v != defaults[k]}
+
+
+def resolve_device(requested: str, plugin: DetectorPlugin) -> str:
+    """``auto`` → the first device the detector supports that is available; explicit choices are checked."""
+    supported = plugin.card.devices
+    if requested == "auto":
+        return "cuda" if "cuda" in supported and _cuda_available() else supported[0]
+    if requested.split(":")[0] not in supported:
+        raise ValueError(f"Detector {plugin.card.name!r} runs on {', '.join(supported)}, not {requested!r}")
+    return requested
+
+
+def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
+    """Evaluate ``job``; raises :class:`NoDataError` when no requested dataset is present."""
+    plugin = registry.detectors.get(job.detector)
+    options = parse_options(plugin.options, job.options, f"detector {job.detector}")
+    chain = parse_chain(job.perturbation)
+    if not plugin.card.reads_pixels and not chain.is_clean:
+        raise ValueError(f"Detector {job.detector!r} reads precomputed outputs and cannot be run under a perturbation")
+    device = resolve_device(job.device, plugin)
+    manifests, missing = [], []
+    for spec in job.datasets:
+        try:
+            manifests.append(build_manifest(spec, job.data_root))
+        except DatasetMissingError as error:
+            missing.append(error)
+    if not manifests:
+        raise NoDataError(missing)
+    detector = plugin.build(options, device)
+    summary = RunSummary(fingerprint=fingerprint(plugin, options, detector), missing=missing)
+    context = {
+        "detector": job.detector,
+        "card_version": plugin.card.version,
+        "options": options_dict(options),
+        "changed_options": changed_options(plugin, options),
+        "weights_digest": detector.weights_digest,
+        "device": device,
+        "perturbation": chain.canonical_id,
+        "seed": job.seed,
+        "extras": list(job.extras),
+        "protocol": PROTOCOL,
+        "decode": "Pillow, first frame, no EXIF rotation, RGB uint8",
+        "versions": package_versions(),
+    }
+    for manifest in manifests:
+        evaluation = store.evaluation(
+            {
+                "detector": job.detector,
+                "fingerprint": summary.fingerprint,
+                "dataset": manifest.spec.name,
+                "perturbation": chain.canonical_id,
+                "seed": job.seed,
+                "manifest_digest": manifest.digest,
+            },
+            {**context, "dataset": _dataset_facts(manifest)},
+        )
+        summary.outcomes.append(_evaluate(job, store, evaluation, manifest, detector, chain, progress))
+    return summary
+
+
+def _evaluate(
+    job: Job,
+    store: Store,
+    evaluation: Evaluation,
+    manifest: Manifest,
+    detector: Detector,
+    chain: Chain,
+    progress: Progress | None,
+) -> DatasetOutcome:
+    selected = select(manifest.samples, job.limit)
+    done = store.recorded(evaluation, including_errors=not job.retry_errors)
+    todo = [s for s in selected if s.image_id not in done]
+    outcome = DatasetOutcome(dataset=manifest.spec.name, skipped=len(selected) - len(todo))
+    advance = progress(manifest.spec.name, len(selected), outcome.skipped) if progress else None
+    map_root = job.results / "maps" / evaluation.fingerprint / evaluation.perturbation
+    for start in range(0, len(todo), job.batch_size):
+        batch = todo[start : start + job.batch_size]
+        records = _evaluate_batch(batch, manifest, detector, chain, job, map_root)
+        store.add(evaluation, records)
+        for record in records:
+            outcome.scored += record.status == "ok"
+            outcome.errors += record.status == "error"
+            outcome.invalid += record.status == "invalid"
+        if advance:
+            advance(len(batch))
+    return outcome
+
+
+def select(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
+    """All samples, or a fixed pseudo-random subset of ``limit`` (by hash of the image id) for quick runs."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    ranked = sorted(samples, key=lambda s: hashlib.sha1(s.image_id.encode()).hexdigest())
+    return sorted(ranked[:limit], key=lambda s: s.image_id)
+
+
+@dataclass
+class _Loaded:
+    sample: Sample
+    pixels: np.ndarray
+    forged: np.ndarray
+    notes: list[str]
+    load_seconds: float
+
+
+def _evaluate_batch(
+    batch: Sequence[Sample], manifest: Manifest, detector: Detector, chain: Chain, job: Job, map_root: Path
+) -> list[Record]:
+    records: list[Record] = []
+    loaded: list[_Loaded] = []
+    for sample in batch:
+        item = _load(sample, manifest, chain, job.seed)
+        if isinstance(item, Record):
+            records.append(item)
+        else:
+            loaded.append(item)
+    if not loaded:
+        return records
+    started = time.perf_counter()
+    try:
+        predictions = _predict(detector, loaded)
+    except Exception as error:  # noqa: BLE001 — a failing detector must not stop the run
+        if len(loaded) > 1:
+            return records + [r for item in loaded for r in _evaluate_loaded_alone(item, detector, job, map_root)]
+        return records + [_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}")]
+    detect_seconds = (time.perf_counter() - started) / len(loaded)
+    for item, prediction in zip(loaded, predictions, strict=True):
+        records.append(_score(item, prediction, detect_seconds, job, map_root))
+    return records
+
+
+def _evaluate_loaded_alone(item: _Loaded, detector: Detector, job: Job, map_root: Path) -> list[Record]:
+    """Retry one image of a failed batch on its own, so one bad image does not sink its neighbours."""
+    started = time.perf_counter()
+    try:
+        (prediction,) = _predict(detector, [item])
+    except Exception as error:  # noqa: BLE001
+        return [_error(item.sample, f"detector failed: {type(error).__name__}: {error}")]
+    return [_score(item, prediction, time.perf_counter() - started, job, map_root)]
+
+
+def _predict(detector: Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:
+    predictions = detector.predict([ImageInput(image_id=i.sample.image_id, pixels=i.pixels) for i in loaded])
+    if len(predictions) != len(loaded):
+        raise RuntimeError(f"detector returned {len(predictions)} predictions for {len(loaded)} images")
+    return predictions
+
+
+def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loaded | Record:
+    started = time.perf_counter()
+    notes: list[str] = []
+    try:
+        pixels = read_rgb(sample.image)
+        if sample.mask is None:
+            forged = np.zeros(pixels.shape[:2], dtype=bool)
+        else:
+            mask = read_mask(sample.mask, manifest.spec.mask_rule)
+            forged, notes = mask.forged, list(mask.notes)
+            if looks_inverted(mask):
+                notes.append("mask looks inverted (forged region covers most of the image and its border)")
+            if forged.shape != pixels.shape[:2]:
+                notes.append(f"size mismatch: image {_hw(pixels.shape)}, mask {_hw(forged.shape)}")
+        if sample.label == "tampered" and not forged.any():
+            return Record(
+                image_id=sample.image_id, label=sample.label, status="invalid",
+                message=f"tampered image with an empty mask: {sample.mask}", notes="; ".join(notes) or None,
+            )  # fmt: skip
+        pixels = chain.apply(pixels, sample.image_id, seed)
+    except DecodeError as error:
+        return _error(sample, str(error))
+    except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
+        return _error(sample, f"{sample.image}: {type(error).__name__}: {error}")
+    return _Loaded(sample, pixels, forged, notes, time.perf_counter() - started)
+
+
+def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Job, map_root: Path) -> Record:
+    sample = item.sample
+    try:
+        raw = check_map(prediction.probability)
+    except InvalidMapError as error:
+        return _error(sample, f"invalid detector output for {sample.image}: {error}")
+    at_gt = resize_to(raw, *item.forged.shape)
+    result = score_resized(at_gt, item.forged, sample.label, image_score(raw, prediction.score), job.extras)
+    map_file = map_root / f"{sample.image_id}.png"
+    save_map(map_file, at_gt)
+    counts = result.counts
+    return Record(
+        image_id=sample.image_id, label=sample.label, status="ok", height=item.forged.shape[0],
+        width=item.forged.shape[1], tp=counts.tp, fp=counts.fp, fn=counts.fn, tn=counts.tn, f1=result.f1,
+        iou=result.iou, fpr=result.fpr, score=result.score, auc=result.auc, f1_best=result.f1_best,
+        iou_best=result.iou_best, f1_inv=result.f1_inv, iou_inv=result.iou_inv, notes="; ".join(item.notes) or None,
+        load_seconds=item.load_seconds, detect_seconds=detect_seconds,
+        map_file=map_file.relative_to(job.results).as_posix(),
+    )  # fmt: skip
+
+
+def _error(sample: Sample, message: str) -> Record:
+    return Record(image_id=sample.image_id, label=sample.label, status="error", message=message)
+
+
+def _dataset_facts(manifest: Manifest) -> dict[str, object]:
+    spec = manifest.spec
+    return {
+        "name": spec.name,
+        "root": str(manifest.root),
+        "n_tampered": manifest.n_tampered,
+        "n_authentic": manifest.n_authentic,
+        "unpaired_images": len(manifest.unpaired_images),
+        "expected_tampered": spec.expected_tampered,
+        "weight": spec.weight,
+        "mask_rule": spec.mask_rule.forged_if,
+        "digest": manifest.digest,
+    }
+
+
+def _hw(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}×{shape[0]}"
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()

@@ -1,0 +1,55 @@
+"""Builders for tiny test files: random images and binary masks in a chosen polarity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def write_image(path: Path, height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
+    """A random RGB image saved in the format its suffix names; returns the pixels as decoded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def write_mask(path: Path, forged: np.ndarray, forged_value: int = 255, background: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.where(forged, forged_value, background).astype(np.uint8)).save(path)
+
+
+def box(height: int, width: int, top: int, left: int, size: int) -> np.ndarray:
+    forged = np.zeros((height, width), bool)
+    forged[top : top + size, left : left + size] = True
+    return forged
+
+
+PAIRS_CATALOG = """
+datasets:
+  {name}:
+    title: pairs folder
+    root: {root}
+    tampered: {{images: ["images/*"]}}
+    masks: {{files: ["masks/*.png"], forged_if: "> 127"}}
+    authentic: {{images: ["authentic/*"]}}
+    expected: {{tampered: {n_tampered}, authentic: {n_authentic}}}
+suites:
+  tiny: [{name}]
+"""
+
+
+def pairs_dataset(folder: Path, name: str = "tiny", n_tampered: int = 5, n_authentic: int = 2) -> Path:
+    """``images/``, ``masks/``, ``authentic/`` with boxes of growing size; returns a catalog file for it."""
+    for index in range(n_tampered):
+        write_image(folder / f"images/t{index:02d}.png", seed=index)
+        write_mask(folder / f"masks/t{index:02d}.png", box(24, 32, 2, 3, 4 + 2 * index))
+    for index in range(n_authentic):
+        write_image(folder / f"authentic/a{index:02d}.jpg", seed=100 + index)
+    catalog = folder.parent / f"{name}.yaml"
+    catalog.write_text(
+        PAIRS_CATALOG.format(name=name, root=folder, n_tampered=n_tampered, n_authentic=n_authentic), encoding="utf-8"
+    )
+    return catalog

@@ -1,0 +1,170 @@
+"""The evaluation loop: records, resume, per-image failures, cached maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from builders import pairs_dataset
+
+from forgebench import registry
+from forgebench.catalog import load_catalog
+from forgebench.contract import DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
+from forgebench.mapcache import load_map
+from forgebench.registry import Registry
+from forgebench.runner import Job, NoDataError, run
+from forgebench.store import Store
+
+
+@dataclass(frozen=True)
+class ScriptedOptions:
+    fail_on: str = ""
+    output: str = "half"
+
+
+class Scripted:
+    """Predicts the left half as forged; misbehaves on images whose id contains ``fail_on``."""
+
+    weights_digest = None
+
+    def __init__(self, options: ScriptedOptions) -> None:
+        self.options = options
+        self.calls: list[int] = []
+
+    def predict(self, batch):
+        self.calls.append(len(batch))
+        out = []
+        for item in batch:
+            height, width = item.pixels.shape[:2]
+            probability = np.zeros((height, width), np.float32)
+            probability[:, : width // 2] = 0.9
+            if self.options.fail_on and self.options.fail_on in item.image_id:
+                if self.options.output == "raise":
+                    raise RuntimeError("scripted failure")
+                probability[0, 0] = np.nan
+            out.append(Prediction(probability))
+        return out
+
+
+@pytest.fixture
+def plugins(monkeypatch):
+    fresh = Registry(registry.DETECTOR_GROUP, DetectorPlugin)
+    monkeypatch.setattr(registry, "detectors", fresh)
+    fresh.register(
+        "scripted",
+        DetectorPlugin(DetectorCard("scripted", "test"), ScriptedOptions, lambda options, device: Scripted(options)),
+    )
+    fresh.register("all-forged", "detectors.trivial:ALL_FORGED")
+    return fresh
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    catalog = load_catalog((pairs_dataset(tmp_path / "tiny"),))
+    return catalog.resolve("tiny")
+
+
+def evaluate(tiny, results, **kwargs):
+    with Store(results) as store:
+        summary = run(Job(datasets=tuple(tiny), results=results, **kwargs), store)
+        evaluation = next(store.evaluations())
+        return summary, {r.image_id: r for r in store.records(evaluation)}, evaluation
+
+
+def test_all_forged_scores_two_f_over_one_plus_f(plugins, tiny, tmp_path):
+    summary, records, evaluation = evaluate(tiny, tmp_path / "results", detector="all-forged", batch_size=3)
+    assert summary.outcomes[0].scored == 7
+    for index in range(5):
+        record = records[f"tiny/images/t{index:02d}.png"]
+        forged_fraction = (4 + 2 * index) ** 2 / (24 * 32)
+        assert record.f1 == pytest.approx(2 * forged_fraction / (1 + forged_fraction))
+        assert record.status == "ok"
+    authentic = records["tiny/authentic/a00.jpg"]
+    assert (authentic.f1, authentic.fpr, authentic.score) == (None, 1.0, 1.0)
+    assert evaluation.manifest["dataset"]["n_tampered"] == 5
+    assert evaluation.manifest["protocol"]["threshold"] == 0.5
+
+
+def test_rerun_skips_everything_already_recorded(plugins, tiny, tmp_path):
+    evaluate(tiny, tmp_path / "results", detector="scripted")
+    summary, records, _ = evaluate(tiny, tmp_path / "results", detector="scripted")
+    assert (summary.outcomes[0].scored, summary.outcomes[0].skipped) == (0, 7)
+    assert len(records) == 7
+
+
+def test_one_raising_image_is_recorded_and_its_batch_neighbours_are_scored(plugins, tiny, tmp_path):
+    _, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted", options=("fail_on=t02", "output=raise"))
+    assert records["tiny/images/t02.png"].status == "error"
+    assert "scripted failure" in records["tiny/images/t02.png"].message
+    assert [r.status for k, r in records.items() if "t02" not in k] == ["ok"] * 6
+
+
+def test_nan_map_is_an_error_not_a_score(plugins, tiny, tmp_path):
+    _, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted", options=("fail_on=t03",))
+    assert records["tiny/images/t03.png"].status == "error"
+    assert "NaN" in records["tiny/images/t03.png"].message
+
+
+def test_corrupt_image_is_recorded_and_the_run_goes_on(plugins, tmp_path):
+    catalog_file = pairs_dataset(tmp_path / "tiny")
+    (tmp_path / "tiny/images/t01.png").write_bytes(b"not an image")
+    tiny = load_catalog((catalog_file,)).resolve("tiny")
+    summary, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted")
+    assert records["tiny/images/t01.png"].status == "error"
+    assert "t01.png" in records["tiny/images/t01.png"].message
+    assert summary.outcomes[0].scored == 6
+
+
+def test_empty_mask_on_tampered_image_is_invalid(plugins, tmp_path):
+    catalog_file = pairs_dataset(tmp_path / "tiny")
+    from builders import write_mask
+
+    write_mask(tmp_path / "tiny/masks/t04.png", np.zeros((24, 32), bool))
+    tiny = load_catalog((catalog_file,)).resolve("tiny")
+    summary, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted")
+    assert records["tiny/images/t04.png"].status == "invalid"
+    assert summary.outcomes[0].invalid == 1
+
+
+def test_cached_maps_reproduce_the_recorded_counts(plugins, tiny, tmp_path):
+    from forgebench.io import read_mask
+    from forgebench.metrics import confusion
+
+    results = tmp_path / "results"
+    _, records, _ = evaluate(tiny, results, detector="scripted")
+    for sample_id, record in records.items():
+        stored = load_map(results / record.map_file)
+        mask_name = sample_id.split("/")[-1].replace(".jpg", ".png")
+        if record.label == "tampered":
+            forged = read_mask(tmp_path / "tiny/masks" / mask_name, tiny[0].mask_rule).forged
+        else:
+            forged = np.zeros(stored.shape, bool)
+        counts = confusion(stored, forged)
+        assert (counts.tp, counts.fp, counts.fn, counts.tn) == (record.tp, record.fp, record.fn, record.tn)
+
+
+def test_limit_selects_a_fixed_subset(plugins, tiny, tmp_path):
+    _, first, _ = evaluate(tiny, tmp_path / "a", detector="scripted", limit=3)
+    _, second, _ = evaluate(tiny, tmp_path / "b", detector="scripted", limit=3)
+    assert len(first) == 3 and first.keys() == second.keys()
+
+
+def test_no_data_raises_with_every_missing_dataset(plugins, tmp_path):
+    specs = load_catalog().resolve("all")
+    with Store(tmp_path / "r") as store, pytest.raises(NoDataError) as error:
+        run(Job(detector="scripted", datasets=tuple(specs), results=tmp_path / "r", data_root=tmp_path), store)
+    assert [m.spec.name for m in error.value.missing] == list(load_catalog().suite("all"))
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
+
+
+def test_precomputed_detector_refuses_perturbations(tiny, tmp_path, monkeypatch):
+    fresh = Registry(registry.PERTURBATION_GROUP, PerturbationPlugin)
+    fresh.register("invert", PerturbationPlugin("invert", "255 - x", NoParams, lambda x, params, rng: 255 - x))
+    monkeypatch.setattr(registry, "perturbations", fresh)
+    with Store(tmp_path / "r") as store, pytest.raises(ValueError, match="cannot be run under a perturbation"):
+        run(Job(detector="masks-dir", datasets=tuple(tiny), results=tmp_path / "r", perturbation="invert"), store)
