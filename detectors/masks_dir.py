@@ -41,9 +41,7 @@ class Convention:
         if not sidecar.is_file():
             return cls()
         declared = json.loads(sidecar.read_text(encoding="utf-8"))
-        convention = cls(
-            polarity=declared.get("polarity", cls.polarity), range=declared.get("range", cls.range)
-        )
+        convention = cls(polarity=declared.get("polarity", cls.polarity), range=declared.get("range", cls.range))
         if convention.polarity not in ("white_is_forged", "black_is_forged") or convention.range not in (
             "prob",
             "logit",

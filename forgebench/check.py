@@ -10,6 +10,7 @@ from forgebench.catalog import DatasetSpec
 from forgebench.io import DecodeError, image_size, looks_inverted, read_mask
 from forgebench.manifest import DatasetMissingError, Manifest, build_manifest
 
+
 @dataclass
 class DatasetCheck:
     """Findings for one dataset; ``problems`` maps a finding to the files it concerns."""

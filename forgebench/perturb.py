@@ -41,7 +41,9 @@ class Chain:
             rng = step_rng(seed, image_id, self.canonical_id, index)
             pixels = plugin.apply(pixels, step.params, rng)
             if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
-                raise ValueError(f"perturbation {step.canonical_id} returned {pixels.dtype} {pixels.shape}, not H×W×3 uint8")
+                raise ValueError(
+                    f"perturbation {step.canonical_id} returned {pixels.dtype} {pixels.shape}, not H×W×3 uint8"
+                )
         return pixels
 
 

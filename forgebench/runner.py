@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from forgebench import registry
+from forgebench.catalog import DatasetSpec
 from forgebench.contract import Detector, DetectorPlugin, ImageInput, Prediction
 from forgebench.io import DecodeError, looks_inverted, read_mask, read_rgb
 from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
@@ -23,7 +24,6 @@ from forgebench.mapcache import save_map
 from forgebench.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
 from forgebench.options import options_dict, parse_options
 from forgebench.perturb import Chain, parse_chain
-from forgebench.catalog import DatasetSpec
 from forgebench.store import Evaluation, Record, Store
 from forgebench.versions import package_versions
 
@@ -205,29 +205,19 @@ def _evaluate_batch(
             records.append(item)
         else:
             loaded.append(item)
-    if not loaded:
-        return records
+    return records + _run_detector(loaded, detector, job, map_root) if loaded else records
+
+
+def _run_detector(loaded: Sequence[_Loaded], detector: Detector, job: Job, map_root: Path) -> list[Record]:
     started = time.perf_counter()
     try:
         predictions = _predict(detector, loaded)
     except Exception as error:  # noqa: BLE001 — a failing detector must not stop the run
-        if len(loaded) > 1:
-            return records + [r for item in loaded for r in _evaluate_loaded_alone(item, detector, job, map_root)]
-        return records + [_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}")]
-    detect_seconds = (time.perf_counter() - started) / len(loaded)
-    for item, prediction in zip(loaded, predictions, strict=True):
-        records.append(_score(item, prediction, detect_seconds, job, map_root))
-    return records
-
-
-def _evaluate_loaded_alone(item: _Loaded, detector: Detector, job: Job, map_root: Path) -> list[Record]:
-    """Retry one image of a failed batch on its own, so one bad image does not sink its neighbours."""
-    started = time.perf_counter()
-    try:
-        (prediction,) = _predict(detector, [item])
-    except Exception as error:  # noqa: BLE001
-        return [_error(item.sample, f"detector failed: {type(error).__name__}: {error}")]
-    return [_score(item, prediction, time.perf_counter() - started, job, map_root)]
+        if len(loaded) > 1:  # retry one by one, so one bad image does not sink its neighbours
+            return [record for item in loaded for record in _run_detector([item], detector, job, map_root)]
+        return [_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}")]
+    seconds = (time.perf_counter() - started) / len(loaded)
+    return [_score(item, p, seconds, job, map_root) for item, p in zip(loaded, predictions, strict=True)]
 
 
 def _predict(detector: Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:

@@ -1,4 +1,4 @@
-""""Did you mean …?" messages for names a user typed."""
+""" "Did you mean …?" messages for names a user typed."""
 
 from __future__ import annotations
 

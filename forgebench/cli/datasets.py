@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from forgebench import paths
+from forgebench.catalog import CatalogError
 from forgebench.check import DatasetCheck, check_dataset
 from forgebench.cli.common import CatalogOption, DataRootOption, SuiteOption, catalog_from, console, fail
-from forgebench.catalog import CatalogError
-from forgebench import paths
 
 app = typer.Typer(help="Inspect benchmark datasets.", no_args_is_help=True)
 

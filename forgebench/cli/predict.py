@@ -33,7 +33,9 @@ def predict(
     """Write <stem>_mask.png (forged = 255 where p > 0.5), <stem>_overlay.png and <stem>_prob.png per image."""
     try:
         plugin = registry.detectors.get(detector)
-        model = plugin.build(parse_options(plugin.options, option or (), f"detector {detector}"), resolve_device(device, plugin))
+        model = plugin.build(
+            parse_options(plugin.options, option or (), f"detector {detector}"), resolve_device(device, plugin)
+        )
     except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
         fail(str(error))
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,105 @@
+"""The command line end to end on small folders (in-process, Typer's runner)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from builders import box, pairs_dataset, write_image, write_mask
+from PIL import Image
+from typer.testing import CliRunner
+
+from forgebench.cli import app
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(app, [str(a) for a in args])
+
+    return invoke
+
+
+def partial_data(root):
+    """CASIA v1 and Coverage present, the other seven benchmarks absent."""
+    for index in range(3):
+        write_image(root / f"CASIAv1/Sp/s{index}.jpg", seed=index)
+        write_mask(root / f"CASIAv1/groundtruth/s{index}_gt.png", box(24, 32, 2, 2, 6 + index))
+    write_image(root / "Coverage/image/1t.tif")
+    write_mask(root / "Coverage/mask/1forged.tif", box(24, 32, 4, 4, 10))
+    write_image(root / "Coverage/image/1.tif")
+
+
+def test_run_without_data_explains_and_fails(cli, tmp_path):
+    result = cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "empty", "--results", tmp_path / "r")
+    assert result.exit_code == 2
+    for name in ("casia1", "columbia", "nist16", "coverage", "acdsee", "cocoglide", "misd", "ipm15k", "autosplice"):
+        assert f"{name} (" in result.output
+    assert "--data-root" in result.output and "FORGEBENCH_DATA" in result.output
+
+
+def test_run_with_some_data_evaluates_it_and_names_the_rest(cli, tmp_path):
+    partial_data(tmp_path / "data")
+    results = tmp_path / "r"
+    ran = cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
+    assert ran.exit_code == 0, ran.output
+    assert "casia1: 3 scored" in ran.output and "coverage: 2 scored" in ran.output
+    assert "Missing (not evaluated): columbia, nist16, acdsee, cocoglide, misd, ipm15k, autosplice" in ran.output
+    board = cli("leaderboard", "--suite", "all", "--results", results)
+    assert board.exit_code == 0, board.output
+    markdown = (results / "leaderboard.md").read_text()
+    assert "Missing datasets: columbia, nist16, acdsee, cocoglide, misd, ipm15k, autosplice." in markdown
+    assert "weights = tampered images scored: casia1 3, coverage 1 (Σ 4)" in markdown
+    assert "casia1 scored 3, expected 921" in markdown
+    csv = (results / "leaderboard.csv").read_text().splitlines()
+    assert csv[0].startswith("Detector,casia1 F1,casia1 IoU,columbia F1")
+
+
+def test_leaderboard_weighted_average_matches_per_image_pool(cli, tmp_path):
+    partial_data(tmp_path / "data")
+    results = tmp_path / "r"
+    cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
+    cli("leaderboard", "--suite", "all", "--results", results)
+    import pandas as pd
+
+    row = pd.read_csv(results / "leaderboard.csv").iloc[0]
+    fractions = [(6 + i) ** 2 / 768 for i in range(3)] + [100 / 768]
+    pooled = np.mean([2 * f / (1 + f) for f in fractions])
+    assert row["Weighted Avg. F1"] == pytest.approx(pooled)
+
+
+def test_datasets_check_exit_code(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "tiny")
+    good = cli("datasets", "check", "tiny", "--catalog", catalog)
+    assert good.exit_code == 0, good.output
+    write_mask(tmp_path / "tiny/masks/t01.png", ~box(24, 32, 2, 3, 6))
+    bad = cli("datasets", "check", "tiny", "--catalog", catalog)
+    assert bad.exit_code == 1
+    assert "mask looks inverted" in bad.output
+
+
+def test_unknown_detector_suggests(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "tiny")
+    result = cli("run", "all-forgd", "--dataset", "tiny", "--catalog", catalog, "--results", tmp_path / "r")
+    assert result.exit_code == 2
+    assert "Did you mean 'all-forged'" in result.output
+
+
+def test_predict_writes_mask_overlay_and_probability(cli, tmp_path):
+    write_image(tmp_path / "in/photo.png", 20, 30)
+    result = cli("predict", "all-forged", tmp_path / "in/photo.png", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    mask = np.asarray(Image.open(tmp_path / "out/photo_mask.png"))
+    assert mask.shape == (20, 30) and (mask == 255).all()
+    overlay = np.asarray(Image.open(tmp_path / "out/photo_overlay.png"))
+    assert overlay.shape == (20, 30, 3)
+    assert (tmp_path / "out/photo_prob.png").exists()
+
+
+def test_list_prints_cards_datasets_and_suites(cli):
+    result = cli("list")
+    assert result.exit_code == 0
+    for expected in ("all-forged", "masks-dir", "clean", "casia1", "columbia-wechat", "osn-facebook", "synthetic"):
+        assert expected in result.output

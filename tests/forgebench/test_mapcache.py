@@ -1,0 +1,24 @@
+"""Cached maps keep every pixel on its side of the threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forgebench.mapcache import load_map, quantise, save_map
+
+
+def test_quantisation_preserves_the_strict_threshold():
+    values = np.array([0.0, 0.4999, 0.5, 0.50001, 0.5019, 0.502, 1.0], np.float32)
+    levels = quantise(values)
+    assert ((levels / 255.0) > 0.5).tolist() == (values > 0.5).tolist()
+    assert levels.tolist() == [0, 127, 127, 128, 128, 128, 255]
+
+
+def test_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    probability = rng.random((17, 23)).astype(np.float32)
+    save_map(tmp_path / "a/b.png", probability)
+    restored = load_map(tmp_path / "a/b.png")
+    assert restored.shape == (17, 23)
+    assert np.abs(restored - probability).max() <= 0.5 / 255 + 1e-6
+    assert ((restored > 0.5) == (probability > 0.5)).all()

@@ -1,0 +1,88 @@
+"""Killing a run midway (SIGKILL) and re-running gives exactly the records of an uninterrupted run."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import subprocess
+import sys
+import textwrap
+
+from builders import pairs_dataset
+
+from forgebench.store import Store
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    import numpy as np
+
+    from forgebench import registry
+    from forgebench.catalog import load_catalog
+    from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
+    from forgebench.runner import Job, run
+    from forgebench.store import Store
+
+    results, catalog_file, kill_after = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    seen = []
+
+    @dataclass(frozen=True)
+    class NoOptions:
+        pass
+
+    class Brightness:
+        weights_digest = None
+
+        def predict(self, batch):
+            seen.extend(batch)
+            if kill_after and len(seen) > kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return [Prediction((item.pixels.mean(axis=2) / 255.0).astype(np.float32)) for item in batch]
+
+    registry.detectors.register(
+        "brightness", DetectorPlugin(DetectorCard("brightness", "test"), NoOptions, lambda o, d: Brightness())
+    )
+    specs = load_catalog((catalog_file,)).resolve("tiny")
+    with Store(results) as store:
+        run(Job(detector="brightness", datasets=tuple(specs), results=results, batch_size=2), store)
+    """
+)
+
+
+def run_script(tmp_path, results, catalog_file, kill_after):
+    script = tmp_path / "evaluate.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(script), str(results), str(catalog_file), str(kill_after)], capture_output=True, text=True
+    )
+
+
+def stored(results):
+    with Store(results) as store:
+        (evaluation,) = list(store.evaluations())
+        timing_free = [
+            dataclasses.replace(r, load_seconds=None, detect_seconds=None) for r in store.records(evaluation)
+        ]
+    maps = {p.relative_to(results): p.read_bytes() for p in sorted((results / "maps").rglob("*.png"))}
+    return timing_free, maps
+
+
+def test_killed_run_resumes_to_identical_records(tmp_path):
+    catalog_file = pairs_dataset(tmp_path / "tiny", n_tampered=9, n_authentic=4)
+    interrupted, uninterrupted = tmp_path / "interrupted", tmp_path / "uninterrupted"
+
+    killed = run_script(tmp_path, interrupted, catalog_file, kill_after=6)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial, _ = stored(interrupted)
+    assert 0 < len(partial) < 13
+
+    assert run_script(tmp_path, interrupted, catalog_file, kill_after=0).returncode == 0
+    assert run_script(tmp_path, uninterrupted, catalog_file, kill_after=0).returncode == 0
+    resumed_records, resumed_maps = stored(interrupted)
+    fresh_records, fresh_maps = stored(uninterrupted)
+    assert len(fresh_records) == 13
+    assert resumed_records == fresh_records
+    assert resumed_maps == fresh_maps
