@@ -17,6 +17,7 @@ app.command("list")(listing.list_plugins)
 app.add_typer(datasets.app, name="datasets")
 app.command()(evaluate.run)
 app.command()(evaluate.leaderboard)
+app.command()(evaluate.rescore)
 app.command()(evaluate.demo)
 app.command()(predict.predict)
 

@@ -23,10 +23,12 @@ from forgebench.cli.common import (
     fail,
     progress_bars,
 )
-from forgebench.manifest import DatasetMissingError
+from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
 from forgebench.options import OptionError
 from forgebench.registry import UnknownPluginError
+from forgebench.rescore import ManifestChangedError
+from forgebench.rescore import rescore as rescore_evaluation
 from forgebench.runner import Job, NoDataError, RunSummary
 from forgebench.runner import run as run_job
 from forgebench.store import Store
@@ -72,7 +74,7 @@ def run(
         retry_errors=retry_errors,
     )
     summary = _execute(job)
-    _print_summary(summary, job)
+    _print_summary(summary)
     if summary.missing:
         console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
 
@@ -97,6 +99,38 @@ def leaderboard(
     _show(board, out or results_dir)
 
 
+def rescore(
+    extra: Annotated[list[str], typer.Option(help=f"Columns to compute: {', '.join(EXTRA_COLUMNS)}.")],
+    detector: Annotated[str | None, typer.Option(help="Only this detector.")] = None,
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    results: ResultsOption = None,
+    data_root: DataRootOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Recompute stored records from the cached maps (e.g. add --extra auc) without re-running detectors."""
+    loaded = catalog_from(catalog)
+    unknown = set(extra) - set(EXTRA_COLUMNS)
+    if unknown:
+        fail(f"unknown --extra {', '.join(sorted(unknown))}; choose from {', '.join(EXTRA_COLUMNS)}")
+    wanted = {s.name for s in _resolve(loaded, suite, dataset)} if suite or dataset else None
+    with Store(paths.results_dir(results)) as store:
+        for evaluation in list(store.evaluations()):
+            if (detector and evaluation.detector != detector) or (
+                wanted is not None and evaluation.dataset not in wanted
+            ):
+                continue
+            try:
+                manifest = build_manifest(loaded.dataset(evaluation.dataset), data_root)
+                count = rescore_evaluation(store, evaluation, manifest, extra)
+            except (DatasetMissingError, ManifestChangedError, CatalogError) as error:
+                errors.print(f"[yellow]skipped[/] {evaluation.detector} on {evaluation.dataset}: {error}")
+                continue
+            console.print(
+                f"{evaluation.detector} on {evaluation.dataset} ({evaluation.perturbation}): {count} re-scored"
+            )
+
+
 def demo(
     results: ResultsOption = None,
     limit: Annotated[int | None, typer.Option(help="Images per dataset (default: all).")] = None,
@@ -107,13 +141,11 @@ def demo(
     specs = loaded.resolve("synthetic")
     results_dir = paths.results_dir(results)
     with console.status("preparing the synthetic suite (generated once from bundled photographs)…"):
-        from forgebench.manifest import dataset_root
-
         for spec in specs:
             dataset_root(spec)
     for detector in DEMO_DETECTORS:
         summary = _execute(Job(detector=detector, datasets=tuple(specs), results=results_dir, limit=limit))
-        _print_summary(summary, None)
+        _print_summary(summary)
     with Store(results_dir) as store:
         board = report.build(store, loaded, [s.name for s in specs])
     _show(board, results_dir)
@@ -151,7 +183,7 @@ def _explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
     )
 
 
-def _print_summary(summary: RunSummary, job: Job | None) -> None:
+def _print_summary(summary: RunSummary) -> None:
     for outcome in summary.outcomes:
         line = f"  {outcome.dataset}: {outcome.scored} scored, {outcome.skipped} already recorded"
         if outcome.errors or outcome.invalid:

@@ -6,13 +6,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from builders import pairs_dataset
+from builders import pairs_dataset, write_mask
 
 from forgebench import registry
 from forgebench.catalog import load_catalog
 from forgebench.contract import DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
+from forgebench.io import read_mask
+from forgebench.manifest import build_manifest
 from forgebench.mapcache import load_map
+from forgebench.metrics import confusion, score_image
 from forgebench.registry import Registry
+from forgebench.rescore import rescore
 from forgebench.runner import Job, NoDataError, run
 from forgebench.store import Store
 
@@ -118,8 +122,6 @@ def test_corrupt_image_is_recorded_and_the_run_goes_on(plugins, tmp_path):
 
 def test_empty_mask_on_tampered_image_is_invalid(plugins, tmp_path):
     catalog_file = pairs_dataset(tmp_path / "tiny")
-    from builders import write_mask
-
     write_mask(tmp_path / "tiny/masks/t04.png", np.zeros((24, 32), bool))
     tiny = load_catalog((catalog_file,)).resolve("tiny")
     summary, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted")
@@ -128,9 +130,6 @@ def test_empty_mask_on_tampered_image_is_invalid(plugins, tmp_path):
 
 
 def test_cached_maps_reproduce_the_recorded_counts(plugins, tiny, tmp_path):
-    from forgebench.io import read_mask
-    from forgebench.metrics import confusion
-
     results = tmp_path / "results"
     _, records, _ = evaluate(tiny, results, detector="scripted")
     for sample_id, record in records.items():
@@ -168,3 +167,24 @@ def test_precomputed_detector_refuses_perturbations(tiny, tmp_path, monkeypatch)
     monkeypatch.setattr(registry, "perturbations", fresh)
     with Store(tmp_path / "r") as store, pytest.raises(ValueError, match="cannot be run under a perturbation"):
         run(Job(detector="masks-dir", datasets=tuple(tiny), results=tmp_path / "r", perturbation="invert"), store)
+
+
+def test_rescore_from_cached_maps_keeps_scores_and_adds_columns(plugins, tiny, tmp_path):
+
+    results = tmp_path / "results"
+    _, before, evaluation = evaluate(tiny, results, detector="scripted")
+    manifest = build_manifest(tiny[0])
+    with Store(results) as store:
+        assert rescore(store, evaluation, manifest, ["auc", "inv"]) == 7
+        after = {r.image_id: r for r in store.records(evaluation)}
+    for image_id, record in after.items():
+        assert (record.f1, record.iou, record.fpr, record.tp, record.fp) == (
+            before[image_id].f1, before[image_id].iou, before[image_id].fpr, before[image_id].tp, before[image_id].fp
+        )  # fmt: skip
+    sample = next(s for s in manifest.samples if s.image_id == "tiny/images/t03.png")
+    forged = read_mask(sample.mask, tiny[0].mask_rule).forged
+    direct = np.zeros(forged.shape, np.float32)
+    direct[:, :16] = 0.9
+    expected = score_image(direct, forged, "tampered", extras=["auc", "inv"])
+    assert after["tiny/images/t03.png"].auc == pytest.approx(expected.auc)
+    assert after["tiny/images/t03.png"].f1_inv == pytest.approx(expected.f1_inv)
