@@ -47,7 +47,7 @@ def test_npz_logits_with_score(tmp_path):
 
 def test_missing_map_is_an_error_never_a_zero_map(tmp_path):
     detector = PLUGIN.build(MasksDirOptions(root=tmp_path), "cpu")
-    with pytest.raises(FileNotFoundError, match="no precomputed map for ds/absent.jpg"):
+    with pytest.raises(FileNotFoundError, match=r"no precomputed map for ds/absent\.jpg"):
         detector.predict([item("ds/absent.jpg")])
 
 
