@@ -24,7 +24,7 @@ from forgebench.cli.common import (
     progress_bars,
 )
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
-from forgebench.metrics import EXTRA_COLUMNS
+from forgebench.metrics import EXTRA_COLUMNS, PROTOCOL
 from forgebench.options import OptionError
 from forgebench.registry import UnknownPluginError
 from forgebench.rescore import ManifestChangedError
@@ -174,7 +174,9 @@ def _execute(job: Job) -> RunSummary:
 def _explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
     errors.print("[bold red]No requested dataset was found.[/]")
     for item in missing:
-        errors.print(f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False)
+        errors.print(
+            f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False, soft_wrap=True
+        )
     errors.print(
         f"Data root: {paths.data_root(job.data_root)}. Put each dataset in the folder named by its catalog 'root' "
         "there, point to it with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
@@ -192,12 +194,48 @@ def _print_summary(summary: RunSummary) -> None:
 
 
 def _show(board: report.Leaderboard, out_dir: Path) -> None:
-    wide = board.wide().drop(columns="datasets")
-    table = Table(*wide.columns, title="Leaderboard (pixel F1 / IoU at threshold 0.5)")
-    for row in wide.itertuples(index=False):
-        table.add_row(*(report.fmt(v) for v in row))
-    console.print(table)
+    tables = [_rich_table(board)]
+    if any(cell.score.n_authentic for cell in board.cells):
+        tables.append(_authentic_table(board))
+    for table in tables:
+        console.print(table, width=None if console.is_terminal else 1000, crop=False)
     for line in report.protocol_lines(board):
         console.print(f"[dim]{line}[/]", highlight=False)
     written = report.write(board, out_dir)
     console.print("Written: " + ", ".join(str(p) for p in written))
+
+
+def _rich_table(board: report.Leaderboard) -> Table:
+    """The paper-shaped table with each dataset's F1 and IoU in one column, so it stays readable in a terminal."""
+    table = _detector_table(
+        f"Leaderboard: pixel F1 / IoU at threshold {PROTOCOL['threshold']}, per tampered image",
+        [f"{dataset}\nF1 / IoU" for dataset in board.datasets] + ["Weighted Avg.\nF1 / IoU"],
+    )
+    for _, row in board.wide().iterrows():
+        pairs = [(row[f"{d} F1"], row[f"{d} IoU"]) for d in board.datasets]
+        pairs.append((row["Weighted Avg. F1"], row["Weighted Avg. IoU"]))
+        table.add_row(row["Detector"], *(f"{report.fmt(a)} / {report.fmt(b)}" for a, b in pairs))
+    return table
+
+
+def _authentic_table(board: report.Leaderboard) -> Table:
+    """Authentic images, which F1/IoU leave out: mean pixel false-positive rate and image-level specificity."""
+    table = _detector_table(
+        "Authentic images: pixel false-positive rate / image-level specificity",
+        [f"{dataset}\nFPR / spec." for dataset in board.datasets],
+    )
+    for label in board.labels():
+        cells = [board.cell(label, dataset) for dataset in board.datasets]
+        table.add_row(
+            label,
+            *(f"{report.fmt(c.score.fpr_pixel)} / {report.fmt(c.score.specificity)}" if c else "—" for c in cells),
+        )
+    return table
+
+
+def _detector_table(title: str, headers: list[str]) -> Table:
+    table = Table(title=title)
+    table.add_column("Detector", no_wrap=True, style="bold")
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    return table
