@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,18 @@ def pairs_dataset(folder: Path, name: str = "tiny", n_tampered: int = 5, n_authe
         PAIRS_CATALOG.format(name=name, root=folder, n_tampered=n_tampered, n_authentic=n_authentic), encoding="utf-8"
     )
     return catalog
+
+
+def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """``pixels`` encoded as JPEG at ``quality`` with Pillow's defaults and decoded again."""
+    encoded = io.BytesIO()
+    Image.fromarray(pixels).save(encoded, format="JPEG", quality=quality)
+    return np.array(Image.open(encoded).convert("RGB"))
+
+
+def paste_uncompressed(original: np.ndarray, quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image, mask): ``original`` JPEG-compressed at ``quality`` except a 192×192 box kept uncompressed."""
+    inside = box(*original.shape[:2], top=128, left=160, size=192)
+    tampered = jpeg_roundtrip(original, quality)
+    tampered[inside] = original[inside]
+    return tampered, inside

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from builders import paste_uncompressed
 from PIL import Image
 from skimage import data
 
@@ -12,18 +13,8 @@ from detectors.classic.ela import PLUGIN, ElaOptions, ela_probability, error_lev
 from forgebench.contract import ImageInput
 
 
-def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
-    encoded = io.BytesIO()
-    Image.fromarray(pixels).save(encoded, format="JPEG", quality=quality)
-    return np.array(Image.open(encoded).convert("RGB"))
-
-
 def test_never_compressed_paste_in_jpeg_stands_out():
-    original = data.astronaut()
-    inside = np.zeros(original.shape[:2], bool)
-    inside[128:320, 160:352] = True
-    tampered = jpeg_roundtrip(original, 90)
-    tampered[inside] = original[inside]
+    tampered, inside = paste_uncompressed(data.astronaut(), 90)
     probability = ela_probability(tampered, ElaOptions())
     assert probability[inside].mean() > 0.8
     assert probability[~inside].mean() < 0.25

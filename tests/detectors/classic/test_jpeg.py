@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from builders import jpeg_roundtrip, paste_uncompressed
 from skimage import data
 
 from detectors.classic.jpeg import PLUGIN, ZIGZAG, Adq1Options, adq1_posterior, adq1_probability, block_dct, period
 from forgebench.contract import ImageInput
-
-
-def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
-    encoded = io.BytesIO()
-    Image.fromarray(pixels).save(encoded, format="JPEG", quality=quality)
-    return np.array(Image.open(encoded).convert("RGB"))
 
 
 def test_zigzag_from_matlab_column_major_indices():
@@ -49,11 +41,7 @@ def test_period_of_quantised_laplacian_histogram():
 
 
 def test_pasted_never_compressed_region_is_singly_compressed():
-    original = data.astronaut()
-    inside = np.zeros(original.shape[:2], bool)
-    inside[128:320, 160:352] = True
-    tampered = jpeg_roundtrip(original, 60)
-    tampered[inside] = original[inside]
+    tampered, inside = paste_uncompressed(data.astronaut(), 60)
     probability = adq1_probability(jpeg_roundtrip(tampered, 90))
     assert probability[inside].mean() > 0.6
     assert probability[~inside].mean() < 0.1
