@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from typing import Annotated
 
@@ -42,16 +43,45 @@ def list_plugins(
 
 
 def _detectors() -> None:
-    table = Table("name", "summary", "to probability", "weights", "devices", "licence", title="Detectors")
+    """One card per detector: what it computes, how it maps to probabilities, its options and defaults."""
+    console.rule("Detectors")
     for name in registry.detectors.names():
         try:
-            card = registry.detectors.get(name).card
+            plugin = registry.detectors.get(name)
         except Exception as error:  # noqa: BLE001 — one broken plugin must not hide the others
-            table.add_row(name, f"[red]cannot load: {type(error).__name__}: {error}[/]", "", "", "", "")
+            console.print(f"[bold]{name}[/]  [red]cannot load: {type(error).__name__}: {error}[/]")
             continue
-        summary = card.summary + (f"\n[dim]{card.paper}[/]" if card.paper else "")
-        table.add_row(name, summary, card.to_probability, card.weights, ", ".join(card.devices), card.licence)
-    console.print(table)
+        card = plugin.card
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        rows = {
+            "paper": card.paper,
+            "probability": card.to_probability,
+            "options": _option_defaults(plugin.options),
+            "weights": card.weights,
+            "devices": ", ".join(card.devices),
+            "licence": card.licence,
+        }
+        for key, value in rows.items():
+            if value:
+                grid.add_row(f"  {key}", value)
+        console.print(f"[bold]{name}[/] — {card.summary}", highlight=False)
+        console.print(grid, highlight=False)
+
+
+def _option_defaults(options_type: type) -> str:
+    """``key=default`` for each option field (``key=(required)`` without a default)."""
+    shown = []
+    for field in dataclasses.fields(options_type):
+        if field.default is not dataclasses.MISSING:
+            value = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            value = field.default_factory()
+        else:
+            value = "(required)"
+        shown.append(f"{field.name}={value}")
+    return ", ".join(shown) or "none"
 
 
 def _perturbations() -> None:
@@ -63,7 +93,9 @@ def _perturbations() -> None:
 
 
 def _datasets(loaded: Catalog) -> None:
-    table = Table("name", "title", "role", "root", "expected (tampered/authentic)", "weight", title="Datasets")
+    table = Table(title="Datasets")
+    for header in ("name", "title", "role", "root", "expected tampered / authentic", "weight"):
+        table.add_column(header, no_wrap=header != "title")
     for name, spec in loaded.datasets.items():
         root = f"generated ({spec.generated['split']})" if spec.generated else spec.root
         expected = f"{spec.expected_tampered or '?'} / {spec.expected_authentic or '?'}"

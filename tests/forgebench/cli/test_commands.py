@@ -103,3 +103,4 @@ def test_list_prints_cards_datasets_and_suites(cli):
     assert result.exit_code == 0
     for expected in ("all-forged", "masks-dir", "clean", "casia1", "columbia-wechat", "osn-facebook", "synthetic"):
         assert expected in result.output
+    assert "quality=90, box=7, z0=3.0" in result.output
