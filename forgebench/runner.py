@@ -7,7 +7,6 @@ cannot be read or scored is recorded as an error and the run goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from forgebench import registry
 from forgebench.catalog import DatasetSpec
-from forgebench.contract import Detector, DetectorPlugin, ImageInput, Prediction
+from forgebench.configure import changed_options, configure, fingerprint
+from forgebench.contract import Detector, ImageInput, Prediction
 from forgebench.io import DecodeError, looks_inverted, read_mask, read_rgb
 from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 from forgebench.mapcache import save_map
 from forgebench.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
-from forgebench.options import options_dict, parse_options
+from forgebench.options import options_dict
 from forgebench.perturb import Chain, parse_chain
 from forgebench.store import Evaluation, Record, Store
 from forgebench.versions import package_versions
@@ -74,41 +73,13 @@ Progress = Callable[[str, int, int], Callable[[int], None]]
 """``progress(description, total, already_done)`` → ``advance(n)``; the CLI passes a rich progress bar."""
 
 
-def fingerprint(plugin: DetectorPlugin, options: object, detector: Detector) -> str:
-    """Stable id of a configured detector: name, card version, options and weights digest."""
-    identity = {
-        "name": plugin.card.name,
-        "version": plugin.card.version,
-        "options": options_dict(options),
-        "weights": detector.weights_digest,
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def changed_options(plugin: DetectorPlugin, options: object) -> dict[str, object]:
-    """The options that differ from the plugin's defaults (they name the configuration in tables)."""
-    defaults = options_dict(plugin.options())
-    return {k: v for k, v in options_dict(options).items() if v != defaults[k]}
-
-
-def resolve_device(requested: str, plugin: DetectorPlugin) -> str:
-    """``auto`` → the first device the detector supports that is available; explicit choices are checked."""
-    supported = plugin.card.devices
-    if requested == "auto":
-        return "cuda" if "cuda" in supported and _cuda_available() else supported[0]
-    if requested.split(":")[0] not in supported:
-        raise ValueError(f"Detector {plugin.card.name!r} runs on {', '.join(supported)}, not {requested!r}")
-    return requested
-
-
 def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
     """Evaluate ``job``; raises :class:`NoDataError` when no requested dataset is present."""
-    plugin = registry.detectors.get(job.detector)
-    options = parse_options(plugin.options, job.options, f"detector {job.detector}")
+    configured = configure(job.detector, job.options, job.device)
+    plugin, options, device = configured.plugin, configured.options, configured.device
     chain = parse_chain(job.perturbation)
     if not plugin.card.reads_pixels and not chain.is_clean:
         raise ValueError(f"Detector {job.detector!r} reads precomputed outputs and cannot be run under a perturbation")
-    device = resolve_device(job.device, plugin)
     manifests, missing = [], []
     for spec in job.datasets:
         try:
@@ -117,7 +88,7 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
             missing.append(error)
     if not manifests:
         raise NoDataError(missing)
-    detector = plugin.build(options, device)
+    detector = configured.build()
     summary = RunSummary(fingerprint=fingerprint(plugin, options, detector), missing=missing)
     context = {
         "detector": job.detector,
@@ -296,11 +267,3 @@ def _dataset_facts(manifest: Manifest) -> dict[str, object]:
 
 def _hw(shape: tuple[int, ...]) -> str:
     return f"{shape[1]}×{shape[0]}"
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()

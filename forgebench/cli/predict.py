@@ -10,15 +10,14 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from forgebench import registry
 from forgebench.cli.common import console, fail
+from forgebench.configure import configure
 from forgebench.contract import ImageInput
 from forgebench.io import DecodeError, read_rgb
 from forgebench.mapcache import quantise
 from forgebench.metrics import THRESHOLD, InvalidMapError, check_map, image_score, resize_to
-from forgebench.options import OptionError, parse_options
+from forgebench.options import OptionError
 from forgebench.registry import UnknownPluginError
-from forgebench.runner import resolve_device
 
 OVERLAY_RGB = np.array([255, 0, 0], dtype=np.float32)
 
@@ -32,10 +31,7 @@ def predict(
 ) -> None:
     """Write <stem>_mask.png (forged = 255 where p > 0.5), <stem>_overlay.png and <stem>_prob.png per image."""
     try:
-        plugin = registry.detectors.get(detector)
-        model = plugin.build(
-            parse_options(plugin.options, option or (), f"detector {detector}"), resolve_device(device, plugin)
-        )
+        model = configure(detector, option or (), device).build()
     except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
         fail(str(error))
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,66 @@
+"""From a detector name, ``key=value`` options and a device request to a built detector and its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from forgebench import registry
+from forgebench.contract import Detector, DetectorPlugin
+from forgebench.options import options_dict, parse_options
+
+
+@dataclass(frozen=True)
+class Configured:
+    """A plugin with parsed options and a resolved device, not built yet."""
+
+    plugin: DetectorPlugin
+    options: object
+    device: str
+
+    def build(self) -> Detector:
+        return self.plugin.build(self.options, self.device)
+
+
+def configure(name: str, option_pairs: Iterable[str] = (), device: str = "auto") -> Configured:
+    """Look the detector up, parse its options and choose its device; raises before anything is built."""
+    plugin = registry.detectors.get(name)
+    options = parse_options(plugin.options, option_pairs, f"detector {name}")
+    return Configured(plugin=plugin, options=options, device=resolve_device(device, plugin))
+
+
+def fingerprint(plugin: DetectorPlugin, options: object, detector: Detector) -> str:
+    """Stable id of a configured detector: name, card version, options and weights digest."""
+    identity = {
+        "name": plugin.card.name,
+        "version": plugin.card.version,
+        "options": options_dict(options),
+        "weights": detector.weights_digest,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def changed_options(plugin: DetectorPlugin, options: object) -> dict[str, object]:
+    """The options that differ from the plugin's defaults (they name the configuration in tables)."""
+    defaults = options_dict(plugin.options())
+    return {k: v for k, v in options_dict(options).items() if v != defaults[k]}
+
+
+def resolve_device(requested: str, plugin: DetectorPlugin) -> str:
+    """``auto`` → the first device the detector supports that is available; explicit choices are checked."""
+    supported = plugin.card.devices
+    if requested == "auto":
+        return "cuda" if "cuda" in supported and _cuda_available() else supported[0]
+    if requested.split(":")[0] not in supported:
+        raise ValueError(f"Detector {plugin.card.name!r} runs on {', '.join(supported)}, not {requested!r}")
+    return requested
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
