@@ -32,9 +32,9 @@ class ImageInput:
 class Prediction:
     """A detector's answer for one image.
 
-    ``probability`` is a float32 H×W map of P(forged) in [0, 1], at the input's size (maps of
-    another size are accepted and resized to the ground truth by the scorer). ``score`` is an
-    optional image-level P(forged) in [0, 1].
+    ``probability`` is a float32 (or float64) H×W map of P(forged) in [0, 1], at the input's size
+    (maps of another size are accepted and resized to the ground truth by the scorer). ``score`` is
+    an optional image-level P(forged) in [0, 1]. Anything else is recorded as an error for the image.
     """
 
     probability: np.ndarray

@@ -59,12 +59,20 @@ class Manifest:
 
     @property
     def digest(self) -> str:
-        """SHA-256 over ids, labels, mask names and file sizes: changes when the data changes."""
+        """SHA-256 over the mask rule and, per sample, id, label, mask name and image and mask file sizes.
+
+        It changes when files are added, removed, re-paired or replaced by files of another size, and when the
+        catalog reads the masks differently; stored results of another digest are not reused.
+        """
         rows = [
-            (s.image_id, s.label, s.mask.relative_to(self.root).as_posix() if s.mask else "", _size(s.image))
+            (
+                s.image_id, s.label, s.mask.relative_to(self.root).as_posix() if s.mask else "", _size(s.image),
+                _size(s.mask) if s.mask else 0,
+            )
             for s in self.samples
-        ]
-        return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+        ]  # fmt: skip
+        identity = {"forged_if": self.spec.mask_rule.forged_if, "samples": rows}
+        return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
 def dataset_root(spec: DatasetSpec, data_root: Path | None = None) -> Path:
@@ -94,8 +102,8 @@ def build_manifest(spec: DatasetSpec, data_root: Path | None = None) -> Manifest
 
 
 def _rule_manifest(spec: DatasetSpec, root: Path) -> Manifest:
-    masks, duplicates, _ = _index(root, spec.masks) if spec.masks else ({}, [], [])
-    tampered_images, _, unpaired = _index(root, spec.tampered) if spec.tampered else ({}, [], [])
+    masks, duplicate_masks, _ = _index(root, spec.masks) if spec.masks else ({}, [], [])
+    tampered_images, duplicate_images, unpaired = _index(root, spec.tampered) if spec.tampered else ({}, [], [])
     samples: list[Sample] = []
     used: set[str] = set()
     for key, image in sorted(tampered_images.items(), key=lambda item: item[1]):
@@ -113,7 +121,7 @@ def _rule_manifest(spec: DatasetSpec, root: Path) -> Manifest:
         samples=tuple(samples),
         unpaired_images=tuple(unpaired),
         unpaired_masks=unpaired_masks,
-        duplicate_keys=tuple(duplicates),
+        duplicate_keys=tuple(dict.fromkeys(duplicate_masks + duplicate_images)),
     )
 
 

@@ -54,17 +54,32 @@ class Confusion:
 
 
 def check_map(probability: np.ndarray) -> np.ndarray:
-    """Return the map as float32 after checking it is 2-D, finite and within [0, 1]."""
+    """Return the map as floats after checking it is 2-D, real, finite and within [0, 1].
+
+    float32 and float64 maps are kept as they are (a float64 0.5000000001 must stay above the threshold);
+    other dtypes become float32. The checks run on the values as given, so 1 + 1e-9 is refused, not rounded.
+    """
     array = np.asarray(probability)
     if array.ndim != 2 or array.size == 0:
         raise InvalidMapError(f"probability map must be a non-empty H×W array, got shape {array.shape}")
-    array = array.astype(np.float32, copy=False)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)) and array.dtype != bool:
+        raise InvalidMapError(f"probability map must hold real numbers, got dtype {array.dtype}")
     if not np.isfinite(array).all():
         raise InvalidMapError("probability map contains NaN or infinite values")
-    low, high = float(array.min()), float(array.max())
-    if low < 0.0 or high > 1.0:
-        raise InvalidMapError(f"probability map values must lie in [0, 1], got [{low:g}, {high:g}]")
-    return array
+    low, high = array.min(), array.max()
+    if low < 0 or high > 1:
+        raise InvalidMapError(f"probability map values must lie in [0, 1], got [{float(low):g}, {float(high):g}]")
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float32)
+
+
+def check_score(score: float | None) -> float | None:
+    """The detector's image-level score, checked like the map: None, or a finite number in [0, 1]."""
+    if score is None:
+        return None
+    value = float(score)
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise InvalidMapError(f"image score must be a finite number in [0, 1], got {score!r}")
+    return value
 
 
 def resize_to(probability: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -84,8 +99,8 @@ def confusion(probability: np.ndarray, forged: np.ndarray) -> Confusion:
 
 
 def image_score(probability: np.ndarray, score: float | None) -> float:
-    """The image-level score: the detector's own if given, else the maximum of the raw map."""
-    return float(probability.max()) if score is None else float(score)
+    """The image-level score: the detector's own if given (checked by :func:`check_score`), else the map's max."""
+    return float(probability.max()) if score is None else check_score(score)
 
 
 def best_threshold_f1_iou(probability: np.ndarray, forged: np.ndarray) -> tuple[float, float]:

@@ -56,6 +56,11 @@ class Leaderboard:
             counts[c.dataset] = max(counts.get(c.dataset, 0), c.score.n_tampered)
         return {d: counts[d] for d in self.datasets if d in counts}
 
+    def short_cells(self) -> list[Cell]:
+        """Cells that scored fewer tampered images than their dataset's weight, or recorded errors or invalid ones."""
+        weights = self.weights()
+        return [c for c in self.cells if c.score.n_tampered < weights.get(c.dataset, 0) or c.n_errors or c.n_invalid]
+
     def wide(self) -> pd.DataFrame:
         """Rows = detectors, columns = ``<dataset> F1``, ``<dataset> IoU`` …, ``Avg F1``, ``Avg IoU``."""
         rows = []
@@ -90,15 +95,18 @@ class Leaderboard:
 
 def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, perturbation: str = "clean",
           seed: int = 0) -> Leaderboard:  # fmt: skip
-    """Collect the latest evaluation of every detector on ``datasets`` (all stored ones if None)."""
+    """Collect the latest evaluation of every detector on ``datasets``.
+
+    Without ``datasets``: every dataset the stored runs asked for, so those that were absent show as missing.
+    """
     latest: dict[tuple[str, str], Evaluation] = {}
     for evaluation in store.evaluations():
         if evaluation.perturbation == perturbation and evaluation.seed == seed:
             latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
     stored = {dataset for _, dataset in latest}
     if datasets is None:
-        datasets = [name for name in catalog.datasets if name in stored]
-        datasets += sorted(stored - set(datasets))
+        requested = [name for e in latest.values() for name in e.manifest.get("requested", [e.dataset])]
+        datasets = list(dict.fromkeys(requested))
     board = Leaderboard(datasets=list(datasets), perturbation=perturbation)
     board.missing = [d for d in datasets if d not in stored]
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
@@ -162,6 +170,13 @@ def protocol_lines(board: Leaderboard) -> list[str]:
     if mismatched:
         lines.append("Counts differ from the catalog: " + "; ".join(mismatched) + ".")
     lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
+    short = [
+        f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {weights[c.dataset]} tampered "
+        f"({c.n_errors} errors, {c.n_invalid} invalid)"
+        for c in board.short_cells()
+    ]
+    if short:
+        lines.append("Incomplete (marked *): " + "; ".join(short) + ".")
     partial = [
         f"{label} ({row.datasets}/{len(weights)})"
         for label, row in board.wide().set_index("Detector").iterrows()

@@ -14,6 +14,9 @@ from forgebench.mapcache import load_map
 from forgebench.metrics import score_resized
 from forgebench.store import Evaluation, Record, Store
 
+EXTRA_FIELDS = {"auc": ("auc",), "best": ("f1_best", "iou_best"), "inv": ("f1_inv", "iou_inv")}
+"""The record columns each ``--extra`` recomputes; columns of extras not asked for keep their stored values."""
+
 
 class ManifestChangedError(RuntimeError):
     """The dataset on disk is not the one the evaluation scored."""
@@ -42,6 +45,6 @@ def _rescored(record: Record, mask_path: Path | None, manifest: Manifest, result
     else:
         forged = read_mask(mask_path, manifest.spec.mask_rule).forged
     result = score_resized(at_gt, forged, record.label, record.score, extras)
-    fields = ("f1", "iou", "fpr", "auc", "f1_best", "iou_best", "f1_inv", "iou_inv")
+    fields = ["f1", "iou", "fpr"] + [column for extra in extras for column in EXTRA_FIELDS[extra]]
     counts = dataclasses.asdict(result.counts)
     return dataclasses.replace(record, **counts, **{name: getattr(result, name) for name in fields})

@@ -99,6 +99,7 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "device": device,
         "perturbation": chain.canonical_id,
         "seed": job.seed,
+        "requested": [spec.name for spec in job.datasets],
         "extras": list(job.extras),
         "protocol": PROTOCOL,
         "decode": "Pillow, first frame, no EXIF rotation, RGB uint8",
@@ -134,7 +135,7 @@ def _evaluate(
     todo = [s for s in selected if s.image_id not in done]
     outcome = DatasetOutcome(dataset=manifest.spec.name, skipped=len(selected) - len(todo))
     advance = progress(manifest.spec.name, len(selected), outcome.skipped) if progress else None
-    map_root = job.results / "maps" / evaluation.fingerprint / evaluation.perturbation
+    map_root = job.results / "maps" / str(evaluation.id)
     for start in range(0, len(todo), job.batch_size):
         batch = todo[start : start + job.batch_size]
         records = _evaluate_batch(batch, manifest, detector, chain, job, map_root)
@@ -229,12 +230,14 @@ def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Jo
     sample = item.sample
     try:
         raw = check_map(prediction.probability)
+        at_gt = resize_to(raw, *item.forged.shape)
+        result = score_resized(at_gt, item.forged, sample.label, image_score(raw, prediction.score), job.extras)
+        map_file = map_root / f"{sample.image_id}.png"
+        save_map(map_file, at_gt)
     except InvalidMapError as error:
         return _error(sample, f"invalid detector output for {sample.image}: {error}")
-    at_gt = resize_to(raw, *item.forged.shape)
-    result = score_resized(at_gt, item.forged, sample.label, image_score(raw, prediction.score), job.extras)
-    map_file = map_root / f"{sample.image_id}.png"
-    save_map(map_file, at_gt)
+    except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
+        return _error(sample, f"scoring {sample.image} failed: {type(error).__name__}: {error}")
     counts = result.counts
     return Record(
         image_id=sample.image_id, label=sample.label, status="ok", height=item.forged.shape[0],

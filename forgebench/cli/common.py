@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.text import Text
 
 from forgebench.catalog import Catalog, CatalogError, load_catalog
+from forgebench.metrics import EXTRA_COLUMNS
 
 console = Console()
 errors = Console(stderr=True)
@@ -37,6 +38,10 @@ ResultsOption = Annotated[
 ]
 SuiteOption = Annotated[str | None, typer.Option("--suite", "-s", help="A suite from the catalog, e.g. all, osn.")]
 DatasetOption = Annotated[list[str] | None, typer.Option("--dataset", "-d", help="A dataset name; repeatable.")]
+DetectorOptions = Annotated[
+    list[str] | None, typer.Option("--option", "-o", help="Detector option key=value; repeatable.")
+]
+DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
 
 
 def catalog_from(files: list[Path] | None) -> Catalog:
@@ -44,6 +49,14 @@ def catalog_from(files: list[Path] | None) -> Catalog:
         return load_catalog(tuple(files or ()))
     except CatalogError as error:
         fail(str(error))
+
+
+def checked_extras(extra: list[str] | None) -> tuple[str, ...]:
+    """The ``--extra`` columns asked for, refusing unknown ones."""
+    unknown = set(extra or ()) - set(EXTRA_COLUMNS)
+    if unknown:
+        fail(f"unknown --extra {', '.join(sorted(unknown))}; choose from {', '.join(EXTRA_COLUMNS)}")
+    return tuple(extra or ())
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

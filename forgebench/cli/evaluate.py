@@ -15,14 +15,18 @@ from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
     DatasetOption,
+    DetectorOptions,
+    DeviceOption,
     ResultsOption,
     SuiteOption,
     catalog_from,
+    checked_extras,
     console,
     errors,
     fail,
     progress_bars,
 )
+from forgebench.configure import configure
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS, PROTOCOL
 from forgebench.options import OptionError
@@ -32,6 +36,7 @@ from forgebench.rescore import rescore as rescore_evaluation
 from forgebench.runner import Job, NoDataError, RunSummary
 from forgebench.runner import run as run_job
 from forgebench.store import Store
+from forgebench.synthetic import describe
 
 DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "all-pristine")
 
@@ -41,9 +46,9 @@ def run(
     suite: SuiteOption = None,
     dataset: DatasetOption = None,
     limit: Annotated[int | None, typer.Option(help="Score a fixed subset of N images per dataset.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1)] = 8,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Detector option key=value.")] = None,
+    device: DeviceOption = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per detector call.")] = 8,
+    option: DetectorOptions = None,
     perturbation: Annotated[str, typer.Option(help="Perturbation chain, e.g. clean.")] = "clean",
     seed: Annotated[int, typer.Option(help="Seed of stochastic perturbations.")] = 0,
     extra: Annotated[list[str] | None, typer.Option(help=f"Optional columns: {', '.join(EXTRA_COLUMNS)}.")] = None,
@@ -56,9 +61,7 @@ def run(
     loaded = catalog_from(catalog)
     if not suite and not dataset:
         fail("name what to evaluate: --suite S (e.g. all, synthetic) or --dataset D")
-    unknown = set(extra or ()) - set(EXTRA_COLUMNS)
-    if unknown:
-        fail(f"unknown --extra {', '.join(sorted(unknown))}; choose from {', '.join(EXTRA_COLUMNS)}")
+    extras = checked_extras(extra)
     job = Job(
         detector=detector,
         datasets=tuple(_resolve(loaded, suite, dataset)),
@@ -69,7 +72,7 @@ def run(
         perturbation=perturbation,
         seed=seed,
         limit=limit,
-        extras=tuple(extra or ()),
+        extras=extras,
         data_root=data_root,
         retry_errors=retry_errors,
     )
@@ -83,7 +86,7 @@ def leaderboard(
     suite: SuiteOption = None,
     dataset: DatasetOption = None,
     perturbation: Annotated[str, typer.Option(help="Perturbation chain id.")] = "clean",
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the runs to tabulate (perturbation randomness).")] = 0,
     out: Annotated[Path | None, typer.Option(help="Folder for leaderboard.md/.csv (default: <results>).")] = None,
     results: ResultsOption = None,
     catalog: CatalogOption = None,
@@ -110,9 +113,7 @@ def rescore(
 ) -> None:
     """Recompute stored records from the cached maps (e.g. add --extra auc) without re-running detectors."""
     loaded = catalog_from(catalog)
-    unknown = set(extra) - set(EXTRA_COLUMNS)
-    if unknown:
-        fail(f"unknown --extra {', '.join(sorted(unknown))}; choose from {', '.join(EXTRA_COLUMNS)}")
+    extras = checked_extras(extra)
     wanted = {s.name for s in _resolve(loaded, suite, dataset)} if suite or dataset else None
     with Store(paths.results_dir(results)) as store:
         for evaluation in list(store.evaluations()):
@@ -122,7 +123,7 @@ def rescore(
                 continue
             try:
                 manifest = build_manifest(loaded.dataset(evaluation.dataset), data_root)
-                count = rescore_evaluation(store, evaluation, manifest, extra)
+                count = rescore_evaluation(store, evaluation, manifest, extras)
             except (DatasetMissingError, ManifestChangedError, CatalogError) as error:
                 errors.print(f"[yellow]skipped[/] {evaluation.detector} on {evaluation.dataset}: {error}")
                 continue
@@ -141,8 +142,9 @@ def demo(
     specs = loaded.resolve("synthetic")
     results_dir = paths.results_dir(results)
     with console.status("preparing the synthetic suite (generated once from bundled photographs)…"):
-        for spec in specs:
-            dataset_root(spec)
+        suites = {dataset_root(spec).parents[1] for spec in specs}  # <suite>/<split>/<kind>
+    for suite_root in sorted(suites):
+        console.print(describe(suite_root), highlight=False)
     for detector in DEMO_DETECTORS:
         summary = _execute(Job(detector=detector, datasets=tuple(specs), results=results_dir, limit=limit))
         _print_summary(summary)
@@ -161,6 +163,7 @@ def _resolve(loaded: Catalog, suite: str | None, dataset: list[str] | None) -> l
 
 def _execute(job: Job) -> RunSummary:
     try:
+        configure(job.detector, job.options, job.device)  # refuse a bad name, option or device before writing
         with Store(job.results) as store, progress_bars() as bars:
             console.print(f"[bold]{job.detector}[/] · perturbation {job.perturbation} · results {job.results}")
             return run_job(job, store, progress=bars)
@@ -211,10 +214,15 @@ def _rich_table(board: report.Leaderboard) -> Table:
         f"Leaderboard: pixel F1 / IoU at threshold {PROTOCOL['threshold']}, per tampered image",
         [f"{dataset}\nF1 / IoU" for dataset in board.datasets] + ["Weighted Avg.\nF1 / IoU"],
     )
+    short = {(c.label, c.dataset) for c in board.short_cells()}
     for _, row in board.wide().iterrows():
-        pairs = [(row[f"{d} F1"], row[f"{d} IoU"]) for d in board.datasets]
-        pairs.append((row["Weighted Avg. F1"], row["Weighted Avg. IoU"]))
-        table.add_row(row["Detector"], *(f"{report.fmt(a)} / {report.fmt(b)}" for a, b in pairs))
+        label = row["Detector"]
+        cells = [
+            f"{report.fmt(row[f'{d} F1'])} / {report.fmt(row[f'{d} IoU'])}" + ("*" if (label, d) in short else "")
+            for d in board.datasets
+        ]
+        average = f"{report.fmt(row['Weighted Avg. F1'])} / {report.fmt(row['Weighted Avg. IoU'])}"
+        table.add_row(label, *cells, average)
     return table
 
 
@@ -224,7 +232,7 @@ def _authentic_table(board: report.Leaderboard) -> Table:
         "Authentic images: pixel false-positive rate / image-level specificity",
         [f"{dataset}\nFPR / spec." for dataset in board.datasets],
     )
-    for label in board.labels():
+    for label in board.wide()["Detector"]:
         cells = [board.cell(label, dataset) for dataset in board.datasets]
         table.add_row(
             label,

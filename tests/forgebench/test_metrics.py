@@ -134,6 +134,33 @@ def test_invalid_maps_are_errors_not_clipped(bad):
         score_image(bad, region("Q"), "tampered")
 
 
+def test_range_is_checked_before_any_rounding():
+    with pytest.raises(InvalidMapError):
+        score_image(np.full((4, 4), 1 + 1e-9), region("Q"), "tampered")
+    just_above = np.where(region("Q"), 0.5 + 1e-10, 0.0)  # rounds to exactly 0.5 in float32
+    assert score_image(just_above, region("Q"), "tampered").f1 == 1.0
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 7.0, -0.5, float("inf")])
+def test_invalid_image_scores_are_errors(bad):
+    with pytest.raises(InvalidMapError, match="image score"):
+        score_image(np.zeros((4, 4)), np.zeros((4, 4), bool), "authentic", score=bad)
+
+
+def test_downsampling_is_bilinear_without_antialiasing():
+    """A 5×5 block in a 16×16 map shrunk to 4×4: exactly one output pixel samples only the block."""
+    big = np.zeros((16, 16), np.float32)
+    big[4:9, 4:9] = 1.0
+    expected = np.zeros((4, 4), np.float32)
+    expected[1, 1] = 1.0
+    np.testing.assert_array_equal(resize_to(big, 4, 4), expected)
+    torch = pytest.importorskip("torch")
+    reference = torch.nn.functional.interpolate(
+        torch.from_numpy(big)[None, None], size=(4, 4), mode="bilinear", align_corners=False, antialias=False
+    )
+    np.testing.assert_array_equal(resize_to(big, 4, 4), reference[0, 0].numpy())
+
+
 def test_against_scikit_learn_on_random_images():
     rng = np.random.default_rng(7)
     for _ in range(20):

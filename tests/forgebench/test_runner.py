@@ -43,11 +43,15 @@ class Scripted:
             height, width = item.pixels.shape[:2]
             probability = np.zeros((height, width), np.float32)
             probability[:, : width // 2] = 0.9
+            score = None
             if self.options.fail_on and self.options.fail_on in item.image_id:
                 if self.options.output == "raise":
                     raise RuntimeError("scripted failure")
-                probability[0, 0] = np.nan
-            out.append(Prediction(probability))
+                if self.options.output == "bad-score":
+                    score = 7.0
+                else:
+                    probability[0, 0] = np.nan
+            out.append(Prediction(probability, score))
         return out
 
 
@@ -108,6 +112,13 @@ def test_nan_map_is_an_error_not_a_score(plugins, tiny, tmp_path):
     _, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted", options=("fail_on=t03",))
     assert records["tiny/images/t03.png"].status == "error"
     assert "NaN" in records["tiny/images/t03.png"].message
+
+
+def test_image_score_outside_zero_one_is_an_error(plugins, tiny, tmp_path):
+    _, records, _ = evaluate(tiny, tmp_path / "r", detector="scripted", options=("fail_on=a01", "output=bad-score"))
+    assert records["tiny/authentic/a01.jpg"].status == "error"
+    assert "image score" in records["tiny/authentic/a01.jpg"].message
+    assert records["tiny/authentic/a00.jpg"].status == "ok"
 
 
 def test_corrupt_image_is_recorded_and_the_run_goes_on(plugins, tmp_path):
@@ -188,3 +199,35 @@ def test_rescore_from_cached_maps_keeps_scores_and_adds_columns(plugins, tiny, t
     expected = score_image(direct, forged, "tampered", extras=["auc", "inv"])
     assert after["tiny/images/t03.png"].auc == pytest.approx(expected.auc)
     assert after["tiny/images/t03.png"].f1_inv == pytest.approx(expected.f1_inv)
+
+
+def test_rescore_keeps_the_optional_columns_it_was_not_asked_for(plugins, tiny, tmp_path):
+    results = tmp_path / "results"
+    _, _, evaluation = evaluate(tiny, results, detector="scripted", extras=("auc",))
+    with Store(results) as store:
+        rescore(store, evaluation, build_manifest(tiny[0]), ["inv"])
+        record = next(r for r in store.records(evaluation) if r.image_id == "tiny/images/t03.png")
+    assert record.auc is not None and record.f1_inv is not None
+
+
+def test_a_changed_mask_rule_is_scored_again_not_served_from_old_records(plugins, tmp_path):
+    catalog_file = pairs_dataset(tmp_path / "tiny")
+    results = tmp_path / "results"
+    evaluate(load_catalog((catalog_file,)).resolve("tiny"), results, detector="scripted")
+    catalog_file.write_text(catalog_file.read_text().replace('"> 127"', '"<= 127"'))
+    inverted = load_catalog((catalog_file,)).resolve("tiny")
+    with Store(results) as store:
+        summary = run(Job(detector="scripted", datasets=tuple(inverted), results=results), store)
+        evaluations = list(store.evaluations())
+    assert (summary.outcomes[0].scored, summary.outcomes[0].skipped) == (7, 0)
+    assert len({e.manifest_digest for e in evaluations}) == 2
+
+
+def test_runs_with_different_seeds_keep_their_own_cached_maps(plugins, tiny, tmp_path):
+    results = tmp_path / "results"
+    with Store(results) as store:
+        for seed in (0, 1):
+            run(Job(detector="scripted", datasets=tuple(tiny), results=results, seed=seed), store)
+        first, second = (store.records(e) for e in store.evaluations())
+    assert {r.map_file for r in first}.isdisjoint(r.map_file for r in second)
+    assert all((results / r.map_file).is_file() for r in first + second)

@@ -55,6 +55,19 @@ def test_run_with_some_data_evaluates_it_and_names_the_rest(cli, tmp_path):
     assert "casia1 scored 3, expected 921" in markdown
     csv = (results / "leaderboard.csv").read_text().splitlines()
     assert csv[0].startswith("Detector,casia1 F1,casia1 IoU,columbia F1")
+    plain = cli("leaderboard", "--results", results)
+    assert plain.exit_code == 0, plain.output
+    assert "Missing datasets: columbia, nist16, acdsee, cocoglide, misd, ipm15k, autosplice." in plain.output
+
+
+def test_leaderboard_marks_a_detector_that_scored_fewer_images(cli, tmp_path):
+    partial_data(tmp_path / "data")
+    (tmp_path / "data/CASIAv1/Sp/s1.jpg").write_bytes(b"broken")
+    results = tmp_path / "r"
+    ran = cli("run", "all-forged", "--dataset", "casia1", "--data-root", tmp_path / "data", "--results", results)
+    assert ran.exit_code == 0, ran.output
+    board = cli("leaderboard", "--dataset", "casia1", "--results", results)
+    assert "Incomplete (marked *): all-forged on casia1 scored 2 of 2 tampered (1 errors, 0 invalid)" in board.output
 
 
 def test_leaderboard_weighted_average_matches_per_image_pool(cli, tmp_path):
