@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from forgebench import paths, report
 from forgebench.catalog import Catalog, CatalogError
+from forgebench.cli.board import show_leaderboard
 from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
@@ -28,7 +28,7 @@ from forgebench.cli.common import (
 )
 from forgebench.configure import configure
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
-from forgebench.metrics import EXTRA_COLUMNS, PROTOCOL
+from forgebench.metrics import EXTRA_COLUMNS
 from forgebench.options import OptionError
 from forgebench.registry import UnknownPluginError
 from forgebench.rescore import ManifestChangedError
@@ -99,7 +99,7 @@ def leaderboard(
         fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
     with Store(results_dir) as store:
         board = report.build(store, loaded, names, perturbation, seed)
-    _show(board, out or results_dir)
+    show_leaderboard(board, out or results_dir)
 
 
 def rescore(
@@ -150,7 +150,7 @@ def demo(
         _print_summary(summary)
     with Store(results_dir) as store:
         board = report.build(store, loaded, [s.name for s in specs])
-    _show(board, results_dir)
+    show_leaderboard(board, results_dir)
     console.print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
 
 
@@ -194,56 +194,3 @@ def _print_summary(summary: RunSummary) -> None:
         if outcome.errors or outcome.invalid:
             line += f", [red]{outcome.errors} errors, {outcome.invalid} invalid[/]"
         console.print(line)
-
-
-def _show(board: report.Leaderboard, out_dir: Path) -> None:
-    tables = [_rich_table(board)]
-    if any(cell.score.n_authentic for cell in board.cells):
-        tables.append(_authentic_table(board))
-    for table in tables:
-        console.print(table, width=None if console.is_terminal else 1000, crop=False)
-    for line in report.protocol_lines(board):
-        console.print(f"[dim]{line}[/]", highlight=False)
-    written = report.write(board, out_dir)
-    console.print("Written: " + ", ".join(str(p) for p in written))
-
-
-def _rich_table(board: report.Leaderboard) -> Table:
-    """The paper-shaped table with each dataset's F1 and IoU in one column, so it stays readable in a terminal."""
-    table = _detector_table(
-        f"Leaderboard: pixel F1 / IoU at threshold {PROTOCOL['threshold']}, per tampered image",
-        [f"{dataset}\nF1 / IoU" for dataset in board.datasets] + ["Weighted Avg.\nF1 / IoU"],
-    )
-    short = {(c.label, c.dataset) for c in board.short_cells()}
-    for _, row in board.wide().iterrows():
-        label = row["Detector"]
-        cells = [
-            f"{report.fmt(row[f'{d} F1'])} / {report.fmt(row[f'{d} IoU'])}" + ("*" if (label, d) in short else "")
-            for d in board.datasets
-        ]
-        average = f"{report.fmt(row['Weighted Avg. F1'])} / {report.fmt(row['Weighted Avg. IoU'])}"
-        table.add_row(label, *cells, average)
-    return table
-
-
-def _authentic_table(board: report.Leaderboard) -> Table:
-    """Authentic images, which F1/IoU leave out: mean pixel false-positive rate and image-level specificity."""
-    table = _detector_table(
-        "Authentic images: pixel false-positive rate / image-level specificity",
-        [f"{dataset}\nFPR / spec." for dataset in board.datasets],
-    )
-    for label in board.wide()["Detector"]:
-        cells = [board.cell(label, dataset) for dataset in board.datasets]
-        table.add_row(
-            label,
-            *(f"{report.fmt(c.score.fpr_pixel)} / {report.fmt(c.score.specificity)}" if c else "—" for c in cells),
-        )
-    return table
-
-
-def _detector_table(title: str, headers: list[str]) -> Table:
-    table = Table(title=title)
-    table.add_column("Detector", no_wrap=True, style="bold")
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
-    return table
