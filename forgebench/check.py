@@ -34,10 +34,11 @@ class DatasetCheck:
 
 def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], None] | None = None) -> DatasetCheck:
     """Pair the files, open every mask and every image header, and compare the counts with the catalog."""
+    expected = {"expected_tampered": spec.expected_tampered, "expected_authentic": spec.expected_authentic}
     try:
         manifest = build_manifest(spec, data_root)
     except DatasetMissingError as error:
-        result = DatasetCheck(spec.name, error.root, found=False)
+        result = DatasetCheck(spec.name, error.root, found=False, **expected)
         result.add(error.reason, str(error.root))
         return result
     result = DatasetCheck(
@@ -46,12 +47,13 @@ def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], 
         found=True,
         tampered=manifest.n_tampered,
         authentic=manifest.n_authentic,
-        expected_tampered=spec.expected_tampered,
-        expected_authentic=spec.expected_authentic,
+        **expected,
     )
     _check_pairing(manifest, result)
     for sample in manifest.samples:
-        if sample.mask is not None:
+        if sample.mask is None:
+            _check_header(sample.image, result)
+        else:
             _check_pair(sample.image, sample.mask, spec, result)
         if tick:
             tick()
@@ -65,7 +67,14 @@ def _check_pairing(manifest: Manifest, result: DatasetCheck) -> None:
     for path in manifest.unpaired_masks:
         result.add("mask without image", _rel(path, manifest.root))
     for key in manifest.duplicate_keys:
-        result.add("two masks for one key", key)
+        result.add("two files for one pairing key (the second is not used)", key)
+
+
+def _check_header(image: Path, result: DatasetCheck) -> None:
+    try:
+        image_size(image)
+    except DecodeError as error:
+        result.add("unreadable file", str(error))
 
 
 def _check_pair(image: Path, mask_path: Path, spec: DatasetSpec, result: DatasetCheck) -> None:

@@ -1,8 +1,13 @@
-"""From a classic detector's raw map to forgebench's probability map (baselines.md §1.1).
+"""From a classic detector's raw map to forgebench's probability map.
+
+A raw map is in the detector's own units, so each image is calibrated against itself: a value's robust z-score
+within the map, minus ``z0``, goes through the logistic function, and p > 0.5 means "more than z0 robust standard
+deviations above (one-sided) or away from (two-sided) this image's typical level".
 
 Magnitude maps (ELA) go through :func:`one_sided`, noise-level maps (NOI1) through :func:`two_sided`; block maps
 are brought to the image size by :func:`expand_blocks`. :class:`PerImageDetector` wraps a pixels → probability
-function into the contract's :class:`~forgebench.contract.Detector`.
+function into the contract's :class:`~forgebench.contract.Detector`; :func:`luma` is the grey image the block
+detectors (NOI1, ADQ1) read.
 
 Robust scale: 1.4826·MAD (σ of a Gaussian). When more than half the values equal the median (e.g. ELA on an image
 that is mostly flat) the MAD is 0; the scale then falls back to √(π/2)·mean|m − median|, which is also σ for a
@@ -23,6 +28,13 @@ from forgebench.contract import ImageInput, Prediction
 
 MAD_TO_SIGMA = 1.4826
 MEAN_DEVIATION_TO_SIGMA = math.sqrt(math.pi / 2)
+BT601 = np.array([0.299, 0.587, 0.114])
+"""ITU-R BT.601 weights of R, G and B in the luma Y (JPEG's Y of YCbCr)."""
+
+
+def luma(pixels: np.ndarray, dtype: type[np.floating] = np.float64) -> np.ndarray:
+    """BT.601 luma of H×W×3 RGB in 0…255 grey levels, H×W, computed and returned in ``dtype``."""
+    return pixels.astype(dtype) @ BT601.astype(dtype)
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Error Level Analysis (Krawetz 2007), the ``ela`` detector.
 
 A region pasted from another source usually carries a different compression history, so re-encoding the whole
-image once changes it by a different amount. The map is |I − JPEG_q(I)|, averaged over RGB and box-smoothed
-(baselines.md §1.2: the 7×7 box raised best-F1 0.264 → 0.336 on real pairs), then calibrated one-sided.
+image once changes it by a different amount. The map is |I − JPEG_q(I)|, averaged over RGB, box-smoothed (the
+per-pixel error follows edges and texture; a box mean turns it into a local level that a region can differ in)
+and calibrated one-sided.
 The result depends on the encoder: Pillow's libjpeg(-turbo), default DCT method, chroma subsampling pinned to
 :data:`SUBSAMPLING`.
 """

@@ -3,7 +3,7 @@
 An image JPEG-compressed twice on the same 8×8 grid has DCT-coefficient histograms with a periodic pattern; blocks
 whose coefficients fall outside that pattern (a region pasted without the first compression, or off the grid) get a
 high posterior of being tampered. The detector only sees decoded pixels, so the coefficients are re-computed as
-round(DCT8(Y − 128)) on the luma cropped to whole blocks (baselines.md §1.2, MKLab's "NonJPEG" path).
+round(DCT8(Y − 128)) on the luma cropped to whole blocks, as MKLab's implementation does for non-JPEG input.
 
 The output is already a posterior and is used as is. When no frequency shows a period (a never-compressed image,
 for instance) every block gets exactly 0.5, which the strict ``p > 0.5`` rule reads as "nothing forged": the
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks
+from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma
 from forgebench.contract import DetectorCard, DetectorPlugin
 
-BT601 = np.array([0.299, 0.587, 0.114])
 BLOCK = 8
 ZIGZAG_MATLAB = (1, 9, 2, 3, 10, 17, 25, 18, 11, 4, 5, 12, 19, 26, 33)
 """The first 15 JPEG zig-zag frequencies as MKLab lists them: 1-based column-major indices into an 8×8 block."""
@@ -57,8 +56,8 @@ class Adq1Options:
 def block_dct(pixels: np.ndarray) -> np.ndarray:
     """round(DCT8(Y − 128)) of every whole 8×8 block, int64; ``[i, u, j, v]`` = frequency (u, v) of block (i, j)."""
     rows, cols = full_blocks(pixels.shape, BLOCK)
-    luma = pixels[: rows * BLOCK, : cols * BLOCK] @ BT601 - 128
-    vertical = DCT8 @ luma.reshape(rows, BLOCK, cols * BLOCK)
+    centred = luma(pixels[: rows * BLOCK, : cols * BLOCK]) - 128
+    vertical = DCT8 @ centred.reshape(rows, BLOCK, cols * BLOCK)
     return np.rint(vertical.reshape(rows, BLOCK, cols, BLOCK) @ DCT8.T).astype(np.int64)
 
 

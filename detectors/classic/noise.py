@@ -20,10 +20,9 @@ from functools import partial
 import numpy as np
 import pywt
 
-from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, two_sided
+from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma, two_sided
 from forgebench.contract import DetectorCard, DetectorPlugin
 
-BT601 = np.array([0.299, 0.587, 0.114], np.float32)
 HH_BLOCK = 8
 IMAGE_BLOCK = 2 * HH_BLOCK
 HH_LAG = 1
@@ -39,8 +38,7 @@ class Noi1Options:
 def noise_level(pixels: np.ndarray) -> np.ndarray:
     """σ (grey levels) per 16×16 image block, shape (H//16, W//16)."""
     rows, cols = full_blocks(pixels.shape, IMAGE_BLOCK)
-    luma = pixels.astype(np.float32) @ BT601
-    _, (_, _, diagonal) = pywt.dwt2(luma, "db8", mode="symmetric")
+    _, (_, _, diagonal) = pywt.dwt2(luma(pixels, np.float32), "db8", mode="symmetric")
     band = diagonal[HH_LAG : HH_LAG + rows * HH_BLOCK, HH_LAG : HH_LAG + cols * HH_BLOCK]
     blocks = np.abs(band).reshape(rows, HH_BLOCK, cols, HH_BLOCK).transpose(0, 2, 1, 3)
     return np.median(blocks.reshape(rows, cols, -1), axis=2) / MEDIAN_ABS_GAUSSIAN

@@ -56,7 +56,7 @@ def _table(results: list[DatasetCheck]) -> Table:
     table = Table("dataset", "status", "tampered pairs", "authentic", "expected", "problems", title="Dataset check")
     for r in results:
         status = "[green]ok[/]" if r.ok else ("[yellow]problems[/]" if r.found else "[red]missing[/]")
-        expected = f"{r.expected_tampered or '?'} / {r.expected_authentic or '?'}"
+        expected = " / ".join("?" if n is None else str(n) for n in (r.expected_tampered, r.expected_authentic))
         problems = ", ".join(f"{k} ({len(v)})" for k, v in r.problems.items()) or "—"
         table.add_row(r.name, status, str(r.tampered), str(r.authentic), expected, problems)
     return table

@@ -98,6 +98,6 @@ def _datasets(loaded: Catalog) -> None:
         table.add_column(header, no_wrap=header != "title")
     for name, spec in loaded.datasets.items():
         root = f"generated ({spec.generated['split']})" if spec.generated else spec.root
-        expected = f"{spec.expected_tampered or '?'} / {spec.expected_authentic or '?'}"
+        expected = " / ".join("?" if n is None else str(n) for n in (spec.expected_tampered, spec.expected_authentic))
         table.add_row(name, spec.title, spec.role, root, expected, str(spec.weight or ""))
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -10,12 +11,12 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from forgebench.cli.common import console, fail
+from forgebench.cli.common import DetectorOptions, DeviceOption, console, fail
 from forgebench.configure import configure
-from forgebench.contract import ImageInput
-from forgebench.io import DecodeError, read_rgb
+from forgebench.contract import Detector, ImageInput
+from forgebench.io import read_rgb
 from forgebench.mapcache import quantise
-from forgebench.metrics import THRESHOLD, InvalidMapError, check_map, image_score, resize_to
+from forgebench.metrics import THRESHOLD, check_map, image_score, resize_to
 from forgebench.options import OptionError
 from forgebench.registry import UnknownPluginError
 
@@ -26,32 +27,63 @@ def predict(
     detector: Annotated[str, typer.Argument(help="Detector name.")],
     images: Annotated[list[Path], typer.Argument(help="Image files.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Detector option key=value.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    option: DetectorOptions = None,
+    device: DeviceOption = "auto",
 ) -> None:
-    """Write <stem>_mask.png (forged = 255 where p > 0.5), <stem>_overlay.png and <stem>_prob.png per image."""
-    try:
-        model = configure(detector, option or (), device).build()
-    except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
-        fail(str(error))
+    """Write <stem>_mask.png (forged = 255 where p > 0.5), <stem>_overlay.png and <stem>_prob.png per image.
+
+    Inputs that share a file stem get -2, -3, … appended in the order given, so no output overwrites another.
+    """
+    model = _build(detector, option or (), device)
     out.mkdir(parents=True, exist_ok=True)
     table = Table("image", "forged pixels", "image score", "written")
     failed = 0
-    for path in images:
+    for path, stem in zip(images, unique_stems(images), strict=True):
         try:
             pixels = read_rgb(path)
             (prediction,) = model.predict([ImageInput(image_id=f"predict/{path.name}", pixels=pixels)])
-            probability = resize_to(check_map(prediction.probability), *pixels.shape[:2])
-        except (DecodeError, InvalidMapError) as error:
-            console.print(f"[red]{path}[/]: {error}", highlight=False)
+            raw = check_map(prediction.probability)
+            score = image_score(raw, prediction.score)
+        except Exception as error:  # noqa: BLE001 — report the failure for this image and go on
+            console.print(f"[red]{path}[/]: {type(error).__name__}: {error}", highlight=False)
             failed += 1
             continue
-        written = _write(out, path.stem, pixels, probability)
-        score = image_score(check_map(prediction.probability), prediction.score)
+        probability = resize_to(raw, *pixels.shape[:2])
+        written = _write(out, stem, pixels, probability)
         table.add_row(str(path), f"{(probability > THRESHOLD).mean():.1%}", f"{score:.3f}", written)
     console.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+def unique_stems(images: list[Path]) -> list[str]:
+    """Each image's file stem, with -2, -3, … appended to repeats (in order) so every stem is distinct."""
+    taken: set[str] = set()
+    stems = []
+    for path in images:
+        stem, repeat = path.stem, 1
+        while stem in taken:
+            repeat += 1
+            stem = f"{path.stem}-{repeat}"
+        taken.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def _build(detector: str, option_pairs: Sequence[str], device: str) -> Detector:
+    try:
+        configured = configure(detector, option_pairs, device)
+    except (UnknownPluginError, OptionError, ValueError) as error:
+        fail(str(error))
+    if not configured.plugin.card.reads_pixels:
+        fail(
+            f"{detector} does not read pixels: it looks up precomputed maps by dataset image id, so it cannot run on "
+            f"image files. Score its maps with `forgebench run {detector} --option root=DIR --dataset NAME` instead."
+        )
+    try:
+        return configured.build()
+    except (ValueError, FileNotFoundError) as error:
+        fail(str(error))
 
 
 def _write(out: Path, stem: str, pixels: np.ndarray, probability: np.ndarray) -> str:

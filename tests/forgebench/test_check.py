@@ -9,6 +9,8 @@ from PIL import Image
 
 from forgebench.catalog import load_catalog
 from forgebench.check import check_dataset
+from forgebench.io import read_mask
+from forgebench.manifest import build_manifest
 
 CATALOG = load_catalog()
 
@@ -43,6 +45,14 @@ def test_casia1_layout_reports_each_problem(data):
     assert "image/mask size mismatch" not in result.problems
 
 
+def test_two_tampered_images_with_one_key_are_reported_not_dropped_silently(data):
+    build_casia1(data / "CASIAv1")
+    write_image(data / "CASIAv1/Tp/CM/Sp_good.jpg", seed=5)  # same stem as Tp/Sp/Sp_good.jpg
+    result = check_dataset(CATALOG.dataset("casia1"), data)
+    assert result.problems["two files for one pairing key (the second is not used)"] == ["Sp_good"]
+    assert result.tampered == 2
+
+
 def test_coverage_layout_size_mismatch_and_clean_pair(data):
     root = data / "Coverage"
     write_image(root / "image/1t.tif")
@@ -72,23 +82,44 @@ def test_dso1_black_is_forged_and_a_white_is_forged_mask_is_flagged(data):
 
 def test_columbia_palette_masks_and_ignored_variants(data):
     root = data / "Columbia"
-    write_image(root / "4cam_splc/canong3_nikond70_sub_01.tif", 32, 48)
-    edge = np.zeros((32, 48, 3), np.uint8)
-    edge[:, :24] = (255, 0, 0)
-    edge[:, 24:] = (0, 200, 0)
+    write_image(root / "4cam_splc/canong3_nikond70_sub_01.tif", 48, 64)
+    spliced = box(48, 64, 16, 16, 16) | box(48, 64, 16, 32, 16)
+    edge = np.zeros((48, 64, 3), np.uint8)
+    edge[:] = (255, 0, 0)
+    edge[spliced] = (0, 200, 0)
+    edge[0] = (200, 0, 0)
     (root / "4cam_splc/edgemask").mkdir(parents=True)
     Image.fromarray(edge).save(root / "4cam_splc/edgemask/canong3_nikond70_sub_01_edgemask.jpg", quality=75)
-    Image.fromarray(edge).save(root / "4cam_splc/edgemask/canong3_nikond70_sub_01_edgemask_3.jpg")
-    write_image(root / "4cam_auth/canong3_02_sub_01.tif", 32, 48)
-    result = check_dataset(CATALOG.dataset("columbia"), data)
+    Image.fromarray(~edge).save(root / "4cam_splc/edgemask/canong3_nikond70_sub_01_edgemask_3.jpg")
+    write_image(root / "4cam_auth/canong3_02_sub_01.tif", 48, 64)
+    spec = CATALOG.dataset("columbia")
+    result = check_dataset(spec, data)
     assert (result.tampered, result.authentic) == (1, 1)
     assert set(result.problems) == {"count differs from expected"}
+    (tampered,) = [sample for sample in build_manifest(spec, data).samples if sample.mask is not None]
+    assert tampered.mask.name == "canong3_nikond70_sub_01_edgemask.jpg"
+    np.testing.assert_array_equal(read_mask(tampered.mask, spec.mask_rule).forged, spliced)
 
 
 def test_missing_dataset_names_the_folder(data):
     result = check_dataset(CATALOG.dataset("nist16"), data)
     assert not result.found
     assert result.problems == {"folder not found": [str(data / "NC2016_Test0613")]}
+    assert (result.expected_tampered, result.expected_authentic) == (564, None)
+    columbia = check_dataset(CATALOG.dataset("columbia"), data)
+    assert (columbia.expected_tampered, columbia.expected_authentic) == (180, 183)
+
+
+def test_unreadable_authentic_image_is_reported(data):
+    root = data / "CASIAv1"
+    write_image(root / "Sp/a.jpg")
+    write_mask(root / "groundtruth/a_gt.png", box(24, 32, 4, 4, 8))
+    write_image(root / "Au/Au_good.jpg")
+    (root / "Au/Au_broken.jpg").write_bytes(b"truncated")
+    result = check_dataset(CATALOG.dataset("casia1"), data)
+    assert (result.tampered, result.authentic) == (1, 2)
+    (unreadable,) = result.problems["unreadable file"]
+    assert unreadable.startswith(f"Cannot decode {root / 'Au/Au_broken.jpg'}")
 
 
 def test_non_binary_and_empty_masks(data, tmp_path):

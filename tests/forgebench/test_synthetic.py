@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from forgebench.catalog import load_catalog
 from forgebench.io import MaskRule, read_mask
 from forgebench.synthetic import (
     GENERATOR_VERSION,
@@ -135,12 +136,26 @@ def test_final_save_formats_follow_one_distribution_for_tampered_and_authentic()
 def test_splits_use_disjoint_bundled_photographs(monkeypatch):
     for first, second in combinations(SOURCE_SPLITS.values(), 2):
         assert not set(first) & set(second)
-    assert "cat" not in {name for photos in SOURCE_SPLITS.values() for name in photos}
+    # Every pixel of a sample is cut from a photograph that load_photo returns: record which ones each split reads.
     used: list[str] = []
     monkeypatch.setattr(forge, "load_photo", lambda name: used.append(name) or load_photo(name))
-    for index in range(6):
-        make_sample(0, "test", "splice", index, tampered=True)
-    assert used and set(used) <= set(SOURCE_SPLITS["test"])
+    for split, photos in SOURCE_SPLITS.items():
+        for kind in KINDS:
+            for index, tampered in ((0, True), (1, True), (0, False)):
+                used.clear()
+                make_sample(0, split, kind, index, tampered)
+                assert used and set(used) <= set(photos), (split, kind, index, tampered, used)
+                if kind == "splice" and tampered:
+                    assert len(set(used)) >= 2  # the donor is another photograph of the same split
+
+
+def test_catalog_expects_the_default_counts_of_each_split():
+    catalog = load_catalog()
+    for split, prefix in (("test", "syn-"), ("train", "syn-train-"), ("val", "syn-val-")):
+        for kind in KINDS:
+            spec = catalog.dataset(prefix + kind)
+            assert (spec.generated["split"], spec.generated["kind"]) == (split, kind)
+            assert (spec.expected_tampered, spec.expected_authentic) == SyntheticConfig().counts(split)
 
 
 def test_every_source_loads_offline_as_rgb():

@@ -1,4 +1,4 @@
-"""Golden values of the map → probability rules (baselines.md §1.1) and of block expansion."""
+"""Golden values of the one- and two-sided map → probability rules and of block expansion."""
 
 from __future__ import annotations
 
