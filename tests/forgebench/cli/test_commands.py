@@ -6,20 +6,6 @@ import numpy as np
 import pytest
 from builders import box, pairs_dataset, write_image, write_mask
 from PIL import Image
-from typer.testing import CliRunner
-
-from forgebench.cli import app
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return invoke
 
 
 def partial_data(root):

@@ -9,24 +9,11 @@ import numpy as np
 import pytest
 from builders import write_image
 from PIL import Image
-from typer.testing import CliRunner
 
 from forgebench import registry
-from forgebench.cli import app
 from forgebench.cli import predict as predict_module
 from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
 from forgebench.registry import Registry
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return invoke
 
 
 @dataclass(frozen=True)
