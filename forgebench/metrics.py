@@ -62,7 +62,7 @@ def check_map(probability: np.ndarray) -> np.ndarray:
     array = np.asarray(probability)
     if array.ndim != 2 or array.size == 0:
         raise InvalidMapError(f"probability map must be a non-empty H×W array, got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)) and array.dtype != bool:
+    if array.dtype.kind not in "biuf":
         raise InvalidMapError(f"probability map must hold real numbers, got dtype {array.dtype}")
     if not np.isfinite(array).all():
         raise InvalidMapError("probability map contains NaN or infinite values")
@@ -130,8 +130,10 @@ def pixel_auc(probability: np.ndarray, forged: np.ndarray) -> float | None:
     return (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-EXTRA_COLUMNS = ("auc", "best", "inv")
-"""Optional per-image columns: pixel AUC (threshold-free), best-threshold and inverse-map F1/IoU (optimistic)."""
+EXTRA_FIELDS = {"auc": ("auc",), "best": ("f1_best", "iou_best"), "inv": ("f1_inv", "iou_inv")}
+"""Optional per-image columns, by ``--extra`` name: pixel AUC (threshold-free), best-threshold and inverse-map
+F1/IoU (optimistic)."""
+EXTRA_COLUMNS = tuple(EXTRA_FIELDS)
 
 
 @dataclass(frozen=True)

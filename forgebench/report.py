@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from forgebench.catalog import Catalog
-from forgebench.metrics import PROTOCOL, Confusion, DatasetScore, ImageScore, aggregate, weighted_average
+from forgebench.metrics import EXTRA_FIELDS, PROTOCOL, Confusion, DatasetScore, ImageScore, aggregate, weighted_average
 from forgebench.store import Evaluation, Record, Store
 
-EXTRA_MEANS = ("auc", "f1_best", "iou_best", "f1_inv", "iou_inv")
+EXTRA_MEANS = tuple(column for columns in EXTRA_FIELDS.values() for column in columns)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,8 @@ import numpy as np
 from forgebench.io import read_mask
 from forgebench.manifest import Manifest
 from forgebench.mapcache import load_map
-from forgebench.metrics import score_resized
+from forgebench.metrics import EXTRA_FIELDS, score_resized
 from forgebench.store import Evaluation, Record, Store
-
-EXTRA_FIELDS = {"auc": ("auc",), "best": ("f1_best", "iou_best"), "inv": ("f1_inv", "iou_inv")}
-"""The record columns each ``--extra`` recomputes; columns of extras not asked for keep their stored values."""
 
 
 class ManifestChangedError(RuntimeError):
@@ -45,6 +42,7 @@ def _rescored(record: Record, mask_path: Path | None, manifest: Manifest, result
     else:
         forged = read_mask(mask_path, manifest.spec.mask_rule).forged
     result = score_resized(at_gt, forged, record.label, record.score, extras)
+    # Columns of extras not asked for keep their stored values.
     fields = ["f1", "iou", "fpr"] + [column for extra in extras for column in EXTRA_FIELDS[extra]]
     counts = dataclasses.asdict(result.counts)
     return dataclasses.replace(record, **counts, **{name: getattr(result, name) for name in fields})

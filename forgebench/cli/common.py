@@ -59,6 +59,11 @@ def checked_extras(extra: list[str] | None) -> tuple[str, ...]:
     return tuple(extra or ())
 
 
+def expected_counts(tampered: int | None, authentic: int | None) -> str:
+    """``tampered / authentic`` as the catalog expects them, ``?`` where it does not say."""
+    return " / ".join("?" if n is None else str(n) for n in (tampered, authentic))
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

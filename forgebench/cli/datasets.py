@@ -10,7 +10,15 @@ from rich.table import Table
 from forgebench import paths
 from forgebench.catalog import CatalogError
 from forgebench.check import DatasetCheck, check_dataset
-from forgebench.cli.common import CatalogOption, DataRootOption, SuiteOption, catalog_from, console, fail
+from forgebench.cli.common import (
+    CatalogOption,
+    DataRootOption,
+    SuiteOption,
+    catalog_from,
+    console,
+    expected_counts,
+    fail,
+)
 
 app = typer.Typer(help="Inspect benchmark datasets.", no_args_is_help=True)
 
@@ -56,7 +64,7 @@ def _table(results: list[DatasetCheck]) -> Table:
     table = Table("dataset", "status", "tampered pairs", "authentic", "expected", "problems", title="Dataset check")
     for r in results:
         status = "[green]ok[/]" if r.ok else ("[yellow]problems[/]" if r.found else "[red]missing[/]")
-        expected = " / ".join("?" if n is None else str(n) for n in (r.expected_tampered, r.expected_authentic))
+        expected = expected_counts(r.expected_tampered, r.expected_authentic)
         problems = ", ".join(f"{k} ({len(v)})" for k, v in r.problems.items()) or "—"
         table.add_row(r.name, status, str(r.tampered), str(r.authentic), expected, problems)
     return table

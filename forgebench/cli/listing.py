@@ -11,7 +11,7 @@ from rich.table import Table
 
 from forgebench import registry
 from forgebench.catalog import Catalog
-from forgebench.cli.common import CatalogOption, catalog_from, console
+from forgebench.cli.common import CatalogOption, catalog_from, console, expected_counts
 
 
 class Kind(str, Enum):
@@ -98,6 +98,6 @@ def _datasets(loaded: Catalog) -> None:
         table.add_column(header, no_wrap=header != "title")
     for name, spec in loaded.datasets.items():
         root = f"generated ({spec.generated['split']})" if spec.generated else spec.root
-        expected = " / ".join("?" if n is None else str(n) for n in (spec.expected_tampered, spec.expected_authentic))
+        expected = expected_counts(spec.expected_tampered, spec.expected_authentic)
         table.add_row(name, spec.title, spec.role, root, expected, str(spec.weight or ""))
     console.print(table)
