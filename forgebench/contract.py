@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -82,6 +83,22 @@ class DetectorPlugin:
     card: DetectorCard
     options: type
     build: Callable[[Any, str], Detector]
+
+
+@dataclass(frozen=True)
+class TrainerPlugin:
+    """What the ``forgebench.trainers`` entry point names: ``forgebench train NAME`` calls it.
+
+    ``train(config_file, overrides)`` reads a YAML config (None: the defaults) plus ``key=value`` overrides and
+    returns the checkpoint it wrote, which the detector of the same name takes as ``--option checkpoint=FILE``.
+    ``demo(cache)``, if given, trains a small model on the synthetic suite once under ``cache`` and returns its
+    checkpoint; ``forgebench demo`` then ranks that detector with the baselines.
+    """
+
+    name: str
+    summary: str
+    train: Callable[[Path | None, Sequence[str]], Path]
+    demo: Callable[[Path], Path] | None = None
 
 
 @dataclass(frozen=True)

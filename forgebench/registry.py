@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
-from forgebench.contract import DetectorPlugin, PerturbationPlugin
+from forgebench.contract import DetectorPlugin, PerturbationPlugin, TrainerPlugin
 from forgebench.suggest import unknown_name
 
 T = TypeVar("T")
 
 DETECTOR_GROUP = "forgebench.detectors"
 PERTURBATION_GROUP = "forgebench.perturbations"
+TRAINER_GROUP = "forgebench.trainers"
 
 
 class UnknownPluginError(LookupError):
@@ -82,3 +83,4 @@ class Registry(Generic[T]):
 
 detectors: Registry[DetectorPlugin] = Registry(DETECTOR_GROUP, DetectorPlugin)
 perturbations: Registry[PerturbationPlugin] = Registry(PERTURBATION_GROUP, PerturbationPlugin)
+trainers: Registry[TrainerPlugin] = Registry(TRAINER_GROUP, TrainerPlugin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from forgebench.cli import datasets, evaluate, listing, predict
+from forgebench.cli import datasets, evaluate, listing, predict, train
 
 app = typer.Typer(
     name="forgebench",
@@ -20,6 +20,7 @@ app.command()(evaluate.leaderboard)
 app.command()(evaluate.rescore)
 app.command()(evaluate.demo)
 app.command()(predict.predict)
+app.command()(train.train)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from forgebench import paths, report
+from forgebench import paths, registry, report
 from forgebench.catalog import Catalog, CatalogError
 from forgebench.cli.board import show_leaderboard
 from forgebench.cli.common import (
@@ -135,8 +135,9 @@ def rescore(
 def demo(
     results: ResultsOption = None,
     limit: Annotated[int | None, typer.Option(help="Images per dataset (default: all).")] = None,
+    train: Annotated[bool, typer.Option(help="Also train the trainable detectors' demo models (cached).")] = True,
 ) -> None:
-    """Build the synthetic suite if needed, run the baselines on it and print the leaderboard."""
+    """Build the synthetic suite, run the baselines and trained demo models (e.g. a tiny CLUE) on it, rank them."""
     started = time.perf_counter()
     loaded = catalog_from(None)
     specs = loaded.resolve("synthetic")
@@ -145,9 +146,14 @@ def demo(
         suites = {dataset_root(spec).parents[1] for spec in specs}  # <suite>/<split>/<kind>
     for suite_root in sorted(suites):
         console.print(describe(suite_root), highlight=False)
-    for detector in DEMO_DETECTORS:
-        summary = _execute(Job(detector=detector, datasets=tuple(specs), results=results_dir, limit=limit))
-        _print_summary(summary)
+    jobs = [Job(detector, tuple(specs), results_dir, limit=limit) for detector in DEMO_DETECTORS]
+    for name, trainer in registry.trainers if train else ():
+        if trainer.demo is not None:
+            console.print(f"[bold]{name}[/]: training its demo model on the synthetic train split (once, then cached)")
+            checkpoint = trainer.demo(paths.home() / "models")
+            jobs.append(Job(name, tuple(specs), results_dir, options=(f"checkpoint={checkpoint}",), limit=limit))
+    for job in jobs:
+        _print_summary(_execute(job))
     with Store(results_dir) as store:
         board = report.build(store, loaded, [s.name for s in specs])
     show_leaderboard(board, results_dir)

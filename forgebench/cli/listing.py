@@ -1,4 +1,4 @@
-"""``forgebench list``: installed detectors and perturbations, catalog datasets and suites."""
+"""``forgebench list``: installed detectors, trainers and perturbations, catalog datasets and suites."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from forgebench.cli.common import CatalogOption, catalog_from, console, expected
 
 class Kind(str, Enum):
     detectors = "detectors"
+    trainers = "trainers"
     perturbations = "perturbations"
     datasets = "datasets"
     suites = "suites"
@@ -25,10 +26,15 @@ def list_plugins(
     kind: Annotated[Kind | None, typer.Argument(help="What to list (default: everything).")] = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """List detectors (with their cards), perturbations, datasets or suites."""
+    """List detectors (with their cards), trainers, perturbations, datasets or suites."""
     kinds = [kind] if kind else list(Kind)
     if Kind.detectors in kinds:
         _detectors()
+    if Kind.trainers in kinds:
+        table = Table("name", "summary", "demo model", title="Trainers (forgebench train NAME)")
+        for name, trainer in registry.trainers:
+            table.add_row(name, trainer.summary, "yes" if trainer.demo else "no")
+        console.print(table)
     if Kind.perturbations in kinds:
         _perturbations()
     if Kind.datasets in kinds or Kind.suites in kinds:

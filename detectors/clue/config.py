@@ -1,0 +1,265 @@
+"""What a CLUE model is made of: nested dataclasses, the presets ``paper``, ``paper-max`` and ``tiny``, YAML-ready.
+
+``weights`` names where pretrained backbone weights come from: a Hugging Face hub id or a local diffusers folder
+for SD3, an official checkpoint file for SAM, or ``"random"`` to initialise the architecture given in the config
+at random (tests, the demo, speed and memory measurements).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SD3_MEDIUM_TRANSFORMER: dict[str, Any] = {
+    "sample_size": 128,
+    "patch_size": 2,
+    "in_channels": 16,
+    "num_layers": 24,
+    "attention_head_dim": 64,
+    "num_attention_heads": 24,
+    "joint_attention_dim": 4096,
+    "caption_projection_dim": 1536,
+    "pooled_projection_dim": 2048,
+    "out_channels": 16,
+    "pos_embed_max_size": 192,
+}
+SD3_VAE: dict[str, Any] = {
+    "in_channels": 3,
+    "out_channels": 3,
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "block_out_channels": [128, 256, 512, 512],
+    "layers_per_block": 2,
+    "latent_channels": 16,
+    "norm_num_groups": 32,
+    "sample_size": 1024,
+    "scaling_factor": 1.5305,
+    "shift_factor": 0.0609,
+    "use_quant_conv": False,
+    "use_post_quant_conv": False,
+    "force_upcast": True,
+}
+SD3_ATTENTION_TARGETS = (
+    "attn.to_q",
+    "attn.to_k",
+    "attn.to_v",
+    "attn.add_q_proj",
+    "attn.add_k_proj",
+    "attn.add_v_proj",
+    "attn.to_out.0",
+    "attn.to_add_out",
+)
+"""The attention projections of every joint block (diffusers' SD3 LoRA training defaults)."""
+
+
+@dataclass(frozen=True)
+class LoRA:
+    rank: int = 16
+    alpha: float = 16.0
+    targets: tuple[str, ...] = SD3_ATTENTION_TARGETS
+    init: Literal["gaussian", "kaiming"] = "gaussian"
+
+
+@dataclass(frozen=True)
+class SD3Branch:
+    enabled: bool = True
+    tune: Literal["lora", "frozen"] = "lora"
+    weights: str = "stabilityai/stable-diffusion-3-medium-diffusers"
+    """Hub id or local diffusers folder (with ``transformer/`` and ``vae/``), or ``random``."""
+    revision: str | None = None
+    transformer: dict[str, Any] = field(default_factory=lambda: dict(SD3_MEDIUM_TRANSFORMER))
+    """Architecture for ``weights: random`` (ignored when loading pretrained weights)."""
+    vae: dict[str, Any] = field(default_factory=lambda: dict(SD3_VAE))
+    size: int = 512
+    """Side of the square image the VAE encodes (multiple of 16)."""
+    text_tokens: int = 154
+    """Length of the all-zero text sequence standing in for the text encoders."""
+    lora: LoRA = field(default_factory=LoRA)
+
+
+SAM_VARIANTS: dict[str, dict[str, Any]] = {
+    "vit_b": {"embed_dim": 768, "depth": 12, "num_heads": 12, "global_attn_indexes": [2, 5, 8, 11]},
+    "vit_l": {"embed_dim": 1024, "depth": 24, "num_heads": 16, "global_attn_indexes": [5, 11, 17, 23]},
+    "vit_h": {"embed_dim": 1280, "depth": 32, "num_heads": 16, "global_attn_indexes": [7, 15, 23, 31]},
+}
+
+
+@dataclass(frozen=True)
+class SAMBranch:
+    enabled: bool = True
+    tune: Literal["lora", "frozen"] = "lora"
+    variant: Literal["vit_b", "vit_l", "vit_h"] = "vit_b"
+    weights: str | None = None
+    """Official SAM checkpoint (``sam_vit_b_01ec64.pth`` …) or a bare image-encoder state dict, or ``random``."""
+    encoder: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the variant's ``ImageEncoderViT`` arguments (a smaller architecture for ``random``)."""
+    size: int = 1024
+    """Side of the square image SAM encodes (multiple of 16; 1024 is SAM's own)."""
+    lora: LoRA = field(default_factory=lambda: LoRA(rank=8, alpha=8.0, targets=("qkv",), init="kaiming"))
+
+
+@dataclass(frozen=True)
+class Noise:
+    mode: Literal["rf", "ddpm", "none"] = "rf"
+    shift: float = 3.0
+    levels: int = 3
+    """K noisy copies of each latent (forced to 1 for mode none)."""
+    seed: int = 0
+    """Seed of the evaluation noise; each image's noise also depends on its id."""
+
+
+@dataclass(frozen=True)
+class Heads:
+    channels: int = 256
+    groups: int = 32
+    hidden: int = 64
+    """Intermediate channels of the localization head."""
+
+
+@dataclass(frozen=True)
+class Loss:
+    bce: float = 1.0
+    dice: float = 1.0
+    pos_weight: float | None = None
+    smooth: float = 1.0
+
+
+@dataclass(frozen=True)
+class CLUEConfig:
+    preset: str = "paper"
+    sd3: SD3Branch = field(default_factory=SD3Branch)
+    sam: SAMBranch = field(default_factory=SAMBranch)
+    noise: Noise = field(default_factory=Noise)
+    heads: Heads = field(default_factory=Heads)
+    loss: Loss = field(default_factory=Loss)
+
+    def __post_init__(self) -> None:
+        if not (self.sd3.enabled or self.sam.enabled):
+            raise ValueError("CLUE needs at least one branch: sd3.enabled and sam.enabled are both false")
+        for name, size in (("sd3.size", self.sd3.size), ("sam.size", self.sam.size)):
+            if size % 16:
+                raise ValueError(f"{name} must be a multiple of 16, got {size}")
+        if self.noise.levels < 1:
+            raise ValueError(f"noise.levels must be at least 1, got {self.noise.levels}")
+        if self.heads.channels % self.heads.groups:
+            raise ValueError(f"heads.groups ({self.heads.groups}) must divide heads.channels ({self.heads.channels})")
+
+    @property
+    def levels(self) -> int:
+        """Noise levels actually used (1 without noise)."""
+        return 1 if self.noise.mode == "none" else self.noise.levels
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CLUEConfig:
+        return from_mapping(cls, data, "model")
+
+    def override(self, changes: dict[str, Any]) -> CLUEConfig:
+        """A copy with ``changes`` (nested dict or dotted keys) merged in; unknown keys raise ``ValueError``."""
+        return CLUEConfig.from_dict(merge(self.to_dict(), changes))
+
+
+TINY = {
+    "preset": "tiny",
+    "sd3": {
+        "weights": "random",
+        "size": 64,
+        "text_tokens": 1,
+        "transformer": {
+            "sample_size": 8,
+            "patch_size": 2,
+            "in_channels": 16,
+            "num_layers": 2,
+            "attention_head_dim": 8,
+            "num_attention_heads": 4,
+            "joint_attention_dim": 32,
+            "caption_projection_dim": 32,
+            "pooled_projection_dim": 64,
+            "out_channels": 16,
+            "pos_embed_max_size": 32,
+        },
+        # scaling_factor: this random encoder's posterior means have std ≈ 0.36 on photographs; 2.8 makes the
+        # latents unit-variance, as SD3's 1.5305 does for its trained VAE, so the noise levels mean the same.
+        "vae": {
+            **SD3_VAE,
+            "block_out_channels": [8, 16, 16, 16],
+            "layers_per_block": 1,
+            "norm_num_groups": 4,
+            "scaling_factor": 2.8,
+            "shift_factor": 0.0,
+        },
+        "lora": {"rank": 4, "alpha": 4.0},
+    },
+    "sam": {
+        "weights": "random",
+        "size": 64,
+        "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn_indexes": [1], "out_chans": 16},
+        "lora": {"rank": 4, "alpha": 4.0},
+    },
+    "heads": {"channels": 16, "groups": 4, "hidden": 16},
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"preset": "paper"},
+    "paper-max": {"preset": "paper-max", "sd3": {"size": 1024}},
+    "tiny": TINY,
+}
+
+
+def preset(name: str, changes: dict[str, Any] | None = None) -> CLUEConfig:
+    """The named preset with ``changes`` merged in."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown CLUE preset {name!r}; presets: {', '.join(PRESETS)}")
+    return CLUEConfig.from_dict(merge(merge(CLUEConfig().to_dict(), PRESETS[name]), changes or {}))
+
+
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` merged in recursively; a key ``a.b`` means ``{"a": {"b": …}}``."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            value = {rest: value}
+        if isinstance(value, dict) and isinstance(merged.get(head), dict):
+            merged[head] = merge(merged[head], value)
+        else:
+            merged[head] = value
+    return merged
+
+
+def from_mapping(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Build dataclass ``cls`` from a nested mapping; unknown keys raise ``ValueError`` naming ``where``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"{where} has no setting {', '.join(sorted(unknown))}; settings: {', '.join(fields)}")
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            value = from_mapping(hint, value, f"{where}.{name}")
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
+        elif hint in (float, int) and not isinstance(value, bool):
+            value = _number(hint, value, f"{where}.{name}")
+        values[name] = value
+    return cls(**values)
+
+
+def _number(kind: type, value: Any, where: str) -> Any:
+    """YAML reads ``5e-3`` as a string and ``1`` as an int: accept both for numeric settings."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be a number, got {value!r}") from None
+    if kind is int and number != float(value):
+        raise ValueError(f"{where} must be a whole number, got {value!r}")
+    return number

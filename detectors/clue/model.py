@@ -1,0 +1,90 @@
+"""The CLUE network: SD3 and SAM branches → fusion → head, and what it trains, merges and saves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from peft.tuners.tuners_utils import BaseTunerLayer
+from torch import nn
+from torch.nn import functional as F
+
+from detectors.clue.config import CLUEConfig
+from detectors.clue.fusion import Fusion, Head
+from detectors.clue.noise import eval_levels, image_noise, train_levels
+from detectors.clue.sam_branch import SAMFeatures
+from detectors.clue.sd3_branch import SD3Features
+
+
+class CLUE(nn.Module):
+    def __init__(self, config: CLUEConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.sd3 = SD3Features(config.sd3, config.noise, config.levels) if config.sd3.enabled else None
+        self.sam = SAMFeatures(config.sam) if config.sam.enabled else None
+        branches = [b.channels for b in (self.sd3, self.sam) if b is not None]
+        self.fusion = Fusion(branches, config.heads)
+        self.head = Head(config.heads)
+
+    @property
+    def input_size(self) -> int:
+        """Side of the square input: the largest branch size (each branch resizes from it)."""
+        return max(b.spec.size for b in (self.sd3, self.sam) if b is not None)
+
+    def forward(
+        self, images: torch.Tensor, levels: torch.Tensor | None = None, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits (B, 1, S, S) for images (B, 3, H, W) in [0, 1]; S is SAM's size (SD3's without SAM).
+
+        ``levels`` (B, K) and ``noise`` (B, K, C, h, w) drive the SD3 branch; see :meth:`train_noise` and
+        :meth:`eval_noise`.
+        """
+        features = []
+        if self.sd3 is not None:
+            if levels is None or noise is None:
+                raise ValueError("the SD3 branch needs noise levels and noise (train_noise / eval_noise)")
+            features.append(self.sd3(_resized(images, self.sd3.spec.size), levels, noise))
+        if self.sam is not None:
+            features.append(self.sam(_resized(images, self.sam.spec.size)))
+        return self.head(self.fusion(features))
+
+    def train_noise(self, batch: int, device: torch.device, generator: torch.Generator | None = None):
+        """Stratified random levels and fresh noise for a training batch (None, None without SD3)."""
+        if self.sd3 is None:
+            return None, None
+        levels = train_levels(batch, self.config.levels, generator)
+        noise = torch.randn((batch, self.config.levels, *self.sd3.latent_shape), generator=generator)
+        return levels.to(device), noise.to(device)
+
+    def eval_noise(self, image_ids: Sequence[str], device: torch.device):
+        """The fixed levels and each image's own seeded noise: the same image always gets the same map."""
+        if self.sd3 is None:
+            return None, None
+        levels = eval_levels(self.config.levels).expand(len(image_ids), -1)
+        noise = image_noise((self.config.levels, *self.sd3.latent_shape), self.config.noise.seed, image_ids, device)
+        return levels.to(device), noise
+
+    def set_checkpointing(self, enabled: bool) -> None:
+        """Gradient checkpointing of the transformer and SAM blocks (recompute in backward, save memory)."""
+        for branch in (self.sd3, self.sam):
+            if branch is not None:
+                branch.checkpointing = enabled
+
+    def trainable(self) -> dict[str, nn.Parameter]:
+        """The trained parameters: LoRA, fusion and head (everything else is frozen)."""
+        return {name: p for name, p in self.named_parameters() if p.requires_grad}
+
+    def lora_layers(self) -> list[BaseTunerLayer]:
+        return [m for m in self.modules() if isinstance(m, BaseTunerLayer)]
+
+    def merge_lora(self) -> None:
+        """Fold every LoRA update into its base weight (same outputs, faster inference)."""
+        for layer in self.lora_layers():
+            layer.merge()
+
+
+def _resized(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[-2:] == (size, size):
+        return images
+    shrinking = images.shape[-2] > size or images.shape[-1] > size
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=shrinking)

@@ -1,0 +1,99 @@
+"""The ``clue`` detector: a trained CLUE checkpoint run over batches of images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import torch
+
+from detectors.clue import checkpoint
+from detectors.clue.model import CLUE
+from forgebench.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+
+
+@dataclass(frozen=True)
+class CLUEOptions:
+    checkpoint: Path | None = None
+    """A CLUE checkpoint (.safetensors) written by ``forgebench train clue``."""
+    preset: str | None = None
+    """If set, refuse a checkpoint trained from another preset (e.g. paper)."""
+    sd3_weights: str | None = None
+    """Where SD3 is on this machine (hub id or diffusers folder), if not where the checkpoint was trained."""
+    sam_weights: str | None = None
+    """Where the SAM checkpoint is on this machine, if not where the checkpoint was trained."""
+    seed: int | None = None
+    """Seed of the evaluation noise (default: the checkpoint's)."""
+    merge_lora: bool = True
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """auto: bf16 autocast on CUDA, fp32 on CPU."""
+
+
+def square_input(pixels: np.ndarray, size: int) -> np.ndarray:
+    """H×W×3 uint8 → size×size×3 float32 in [0, 1] (area when shrinking, bilinear when enlarging)."""
+    shrinking = pixels.shape[0] > size or pixels.shape[1] > size
+    resized = cv2.resize(pixels, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return resized.astype(np.float32) / 255
+
+
+def predict_maps(model: CLUE, pixels: Sequence[np.ndarray], image_ids: Sequence[str], bf16: bool) -> list[np.ndarray]:
+    """Probability maps at each image's own size (the model in eval mode, noise fixed per image id)."""
+    device = next(model.parameters()).device
+    size = model.input_size
+    images = torch.from_numpy(np.stack([square_input(p, size) for p in pixels])).permute(0, 3, 1, 2).to(device)
+    levels, noise = model.eval_noise(image_ids, device)
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(images, levels, noise)
+    maps = torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+    return [cv2.resize(m, p.shape[1::-1], interpolation=cv2.INTER_LINEAR) for m, p in zip(maps, pixels, strict=True)]
+
+
+class CLUEDetector:
+    def __init__(self, options: CLUEOptions, device: str) -> None:
+        if options.checkpoint is None:
+            raise ValueError("clue needs a trained checkpoint: --option checkpoint=FILE (from `forgebench train clue`)")
+        self.path = options.checkpoint
+        config, _, _ = checkpoint.read(self.path)
+        if options.preset is not None and config.preset != options.preset:
+            raise ValueError(f"{self.path} was trained from preset {config.preset!r}, not {options.preset!r}")
+        overrides: dict[str, Any] = {}
+        if options.sd3_weights:
+            overrides["sd3.weights"] = options.sd3_weights
+        if options.sam_weights:
+            overrides["sam.weights"] = options.sam_weights
+        if options.seed is not None:
+            overrides["noise.seed"] = options.seed
+        model, _ = checkpoint.load(self.path, overrides)
+        if options.merge_lora:
+            model.merge_lora()
+        self.device = torch.device(device)
+        self.model: CLUE = model.eval().to(self.device)
+        self.bf16 = options.precision == "bf16" or (options.precision == "auto" and self.device.type == "cuda")
+
+    @cached_property
+    def weights_digest(self) -> str:
+        return checkpoint.digest(self.path)
+
+    def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
+        maps = predict_maps(self.model, [i.pixels for i in batch], [i.image_id for i in batch], self.bf16)
+        return [Prediction(probability=m) for m in maps]
+
+
+PLUGIN = DetectorPlugin(
+    card=DetectorCard(
+        name="clue",
+        summary="CLUE: LoRA-tuned SD3 on Rectified-Flow-noised latents + LoRA-tuned SAM encoder, fused",
+        paper="Wang et al., CLUE: Capture Latent Uncovered Evidence, arXiv 2508.07413",
+        licence="Apache-2.0 (code); SD3 weights: Stability AI Community License; SAM: Apache-2.0",
+        weights="a CLUE checkpoint (--option checkpoint=FILE) plus the SD3 and SAM weights it was trained on",
+        to_probability="sigmoid of the head's logits, resized bilinearly to the image",
+        devices=("cuda", "cpu"),
+    ),
+    options=CLUEOptions,
+    build=CLUEDetector,
+)

@@ -1,0 +1,49 @@
+"""The SAM branch: segment-anything's ``ImageEncoderViT`` with LoRA on the fused attention ``qkv`` projections."""
+
+from __future__ import annotations
+
+import torch
+from peft import LoraConfig, inject_adapter_in_model
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from detectors.clue.backbones import build_sam, sam_arguments
+from detectors.clue.config import SAMBranch
+
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
+
+
+class SAMFeatures(nn.Module):
+    def __init__(self, spec: SAMBranch) -> None:
+        super().__init__()
+        self.spec = spec
+        encoder = build_sam(spec)
+        encoder.requires_grad_(False)
+        if spec.tune == "lora":
+            config = LoraConfig(
+                r=spec.lora.rank,
+                lora_alpha=spec.lora.alpha,
+                target_modules=list(spec.lora.targets),
+                init_lora_weights="gaussian" if spec.lora.init == "gaussian" else True,
+            )
+            encoder = inject_adapter_in_model(config, encoder)
+        self.encoder = encoder
+        self.channels = sam_arguments(spec)["out_chans"]
+        self.register_buffer("mean", torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1) / 255, persistent=False)
+        self.register_buffer("std", torch.tensor(PIXEL_STD).view(1, 3, 1, 1) / 255, persistent=False)
+        self.checkpointing = False
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, out_chans, S/16, S/16) features from images (B, 3, S, S) in [0, 1]."""
+        encoder = self.encoder
+        x = encoder.patch_embed((images - self.mean) / self.std)
+        if encoder.pos_embed is not None:
+            x = x + encoder.pos_embed
+        for block in encoder.blocks:
+            x = (
+                checkpoint(block, x, use_reentrant=False)
+                if self.checkpointing and torch.is_grad_enabled()
+                else block(x)
+            )
+        return encoder.neck(x.permute(0, 3, 1, 2))

@@ -1,0 +1,121 @@
+"""Training and validation images from catalog datasets: selection, balanced sampling, augmentation.
+
+Images are resized to the model's square input and masks to its output size (area average, then ≥ 0.5); an
+authentic image has an all-zero mask. A file that cannot be read fails loudly with its path.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, WeightedRandomSampler
+
+from detectors.clue.plugin import square_input
+from detectors.clue.train.settings import Augment, Data
+from forgebench.catalog import Catalog, load_catalog
+from forgebench.io import MaskRule, read_mask, read_rgb
+from forgebench.manifest import Sample, build_manifest
+
+
+@dataclass(frozen=True)
+class Item:
+    sample: Sample
+    rule: MaskRule
+
+
+def unit_hash(image_id: str, salt: str) -> float:
+    """A fixed pseudo-random number in [0, 1) per image id (subsets and hold-outs that never change)."""
+    return zlib.crc32(f"{salt}:{image_id}".encode()) / 2**32
+
+
+def catalog_for(data: Data) -> Catalog:
+    return load_catalog(tuple(Path(p) for p in data.catalog))
+
+
+def collect(catalog: Catalog, names: Sequence[str], data: Data) -> list[Item]:
+    """The samples of ``names`` (datasets or suites), each dataset cut to its configured fraction."""
+    items: list[Item] = []
+    for name in names:
+        specs = catalog.resolve(name) if name in catalog.suites else catalog.resolve(None, (name,))
+        for spec in specs:
+            manifest = build_manifest(spec, Path(data.data_root) if data.data_root else None)
+            share = data.fractions.get(spec.name, 1.0)
+            kept = [s for s in manifest.samples if unit_hash(s.image_id, "subset") < share]
+            items += [Item(sample, spec.mask_rule) for sample in kept]
+    return items
+
+
+def split(items: list[Item], val: list[Item] | None, fraction: float) -> tuple[list[Item], list[Item]]:
+    """(train, val): ``val`` as given, or a fixed ``fraction`` of ``items`` held out by image id."""
+    if val is not None:
+        return items, val
+    held = {i.sample.image_id for i in items if unit_hash(i.sample.image_id, "val") < fraction}
+    return [i for i in items if i.sample.image_id not in held], [i for i in items if i.sample.image_id in held]
+
+
+def balanced_sampler(items: Sequence[Item], size: int, generator: torch.Generator) -> WeightedRandomSampler:
+    """Every dataset drawn equally often: an image's weight is 1 / (images in its dataset)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.sample.dataset] = counts.get(item.sample.dataset, 0) + 1
+    weights = [1.0 / counts[item.sample.dataset] for item in items]
+    return WeightedRandomSampler(weights, num_samples=size, replacement=True, generator=generator)
+
+
+def load_pair(item: Item) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels and boolean forged mask (all false for an authentic image); sizes must agree."""
+    pixels = read_rgb(item.sample.image)
+    if item.sample.mask is None:
+        return pixels, np.zeros(pixels.shape[:2], bool)
+    forged = read_mask(item.sample.mask, item.rule).forged
+    if forged.shape != pixels.shape[:2]:
+        raise ValueError(f"{item.sample.mask}: mask is {forged.shape[::-1]}, image is {pixels.shape[1::-1]} (w×h)")
+    return pixels, forged
+
+
+def augment(pixels: np.ndarray, forged: np.ndarray, settings: Augment, rng: np.random.Generator):
+    """Random flip, rescale and JPEG round trip (the mask follows every geometric change)."""
+    if rng.random() < settings.flip:
+        pixels, forged = pixels[:, ::-1], forged[:, ::-1]
+    if rng.random() < settings.rescale:
+        factor = rng.uniform(*settings.scale)
+        size = (max(16, round(pixels.shape[1] * factor)), max(16, round(pixels.shape[0] * factor)))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        forged = cv2.resize(forged.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    if rng.random() < settings.jpeg:
+        quality = int(rng.integers(settings.quality[0], settings.quality[1] + 1))
+        ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        pixels = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(pixels), np.ascontiguousarray(forged)
+
+
+def target(forged: np.ndarray, size: int) -> np.ndarray:
+    """The mask at the model's output size: area-averaged, then ≥ 0.5 counts as forged."""
+    return (cv2.resize(forged.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.float32)
+
+
+class TrainingImages(Dataset):
+    """(image, target) tensors at the model's sizes, augmented when ``augmentation`` is given."""
+
+    def __init__(self, items: Sequence[Item], input_size: int, output_size: int, augmentation: Augment | None):
+        self.items, self.input_size, self.output_size = list(items), input_size, output_size
+        self.augmentation = augmentation
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        pixels, forged = load_pair(self.items[index])
+        if self.augmentation is not None:
+            rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))  # follows the loader's seeding
+            pixels, forged = augment(pixels, forged, self.augmentation, rng)
+        image = torch.from_numpy(square_input(pixels, self.input_size)).permute(2, 0, 1)
+        return image, torch.from_numpy(target(forged, self.output_size))[None]

@@ -1,0 +1,162 @@
+"""``forgebench train clue``: the training loop (Hugging Face accelerate for devices, processes and precision).
+
+Per epoch: balanced draws from the training datasets, AdamW with separate LoRA and head learning rates, linear
+warm-up then cosine decay, gradient clipping; then, on the main process, validation with forgebench's metrics,
+``last.safetensors``, ``best.safetensors`` (highest validation F1), ``state.safetensors`` (to resume) and a row of
+``log.csv`` (and TensorBoard when available).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from torch.utils.data import DataLoader, RandomSampler
+
+from detectors.clue import checkpoint
+from detectors.clue.config import CLUEConfig, preset
+from detectors.clue.loss import clue_loss
+from detectors.clue.model import CLUE
+from detectors.clue.train.data import Item, TrainingImages, balanced_sampler, catalog_for, collect, split
+from detectors.clue.train.journal import Journal
+from detectors.clue.train.settings import TrainConfig
+from detectors.clue.train.state import Progress, load_state, save_state
+from detectors.clue.train.validate import validate
+
+
+def model_config(settings: TrainConfig) -> CLUEConfig:
+    changes = dict(settings.model)
+    return preset(changes.pop("preset", "paper"), changes)
+
+
+def training_items(settings: TrainConfig) -> tuple[list[Item], list[Item]]:
+    """(train, validation) items from the catalog as the data settings choose them."""
+    catalog = catalog_for(settings.data)
+    items = collect(catalog, settings.data.train, settings.data)
+    held_out = collect(catalog, settings.data.val, settings.data) if settings.data.val else None
+    train_items, val_items = split(items, held_out, settings.data.val_fraction)
+    if not train_items:
+        raise ValueError(f"no training images in {', '.join(settings.data.train)}")
+    return train_items, val_items
+
+
+def make_loader(settings: TrainConfig, items: list[Item], size: int) -> DataLoader:
+    images = TrainingImages(items, size, size, settings.augment)
+    generator = torch.Generator().manual_seed(settings.seed)
+    draws = settings.data.epoch_size or len(items)
+    if settings.data.balanced:
+        sampler = balanced_sampler(items, draws, generator)
+    else:
+        sampler = RandomSampler(images, num_samples=draws, generator=generator)
+    return DataLoader(
+        images,
+        batch_size=settings.optim.micro_batch,
+        sampler=sampler,
+        num_workers=settings.data.workers,
+        drop_last=True,
+        persistent_workers=settings.data.workers > 0,
+    )
+
+
+def make_optimizer(model: CLUE, settings: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over two groups: LoRA tensors at ``lr_lora`` (if any are trained), fusion and head at ``lr_heads``."""
+    trainable = model.trainable()
+    lora = [p for name, p in trainable.items() if "lora_" in name]
+    heads = [p for name, p in trainable.items() if "lora_" not in name]
+    groups = [{"params": lora, "lr": settings.optim.lr_lora}] if lora else []
+    groups.append({"params": heads, "lr": settings.optim.lr_heads})
+    return torch.optim.AdamW(groups, weight_decay=settings.optim.weight_decay)
+
+
+def train(settings: TrainConfig, show_progress: bool = True) -> Path:
+    """Train CLUE as ``settings`` say; returns the best checkpoint (the last one without validation images)."""
+    use_gpu = torch.cuda.is_available()
+    bf16 = settings.precision == "bf16" or (settings.precision == "auto" and use_gpu)
+    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no")
+    optim = settings.optim
+    accumulation = max(1, round(optim.batch_size / (optim.micro_batch * accelerator.num_processes)))
+    accelerator.gradient_accumulation_steps = accumulation
+    output = Path(settings.output)
+
+    set_seed(settings.seed)
+    net = CLUE(model_config(settings))
+    net.set_checkpointing(settings.checkpointing == "on" or (settings.checkpointing == "auto" and use_gpu))
+    train_items, val_items = training_items(settings)
+    loader = make_loader(settings, train_items, net.input_size)
+    optimizer = make_optimizer(net, settings)
+    progress = Progress()
+    resume = _resume_path(settings, output)
+    if resume is not None:
+        progress = load_state(net, optimizer, resume)
+        accelerator.print(f"resuming from {resume}: {progress.epoch} epochs, {progress.step} steps done")
+    model, optimizer, loader = accelerator.prepare(net, optimizer, loader)
+    total = math.ceil(len(loader) / accumulation) * optim.epochs
+    scheduler = get_cosine_schedule_with_warmup(optimizer, round(optim.warmup * total), total)
+    for _ in range(progress.step):
+        scheduler.step()
+    set_seed(settings.seed + progress.epoch, device_specific=True)
+
+    journal = Journal(output, settings, show_progress) if accelerator.is_main_process else None
+    for epoch in range(progress.epoch, optim.epochs):
+        started = time.perf_counter()
+        model.train()
+        sums = {"loss": 0.0, "bce": 0.0, "dice": 0.0}
+        step = progress.step
+        if journal:
+            journal.start_epoch(epoch, optim.epochs, len(loader))
+        for images, targets in loader:
+            with accelerator.accumulate(model):
+                levels, noise = net.train_noise(images.shape[0], accelerator.device)
+                loss, parts = clue_loss(model(images, levels, noise), targets, net.config.loss)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), optim.clip)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            if accelerator.sync_gradients:
+                scheduler.step()
+                step += 1
+            for key, value in (("loss", float(loss.detach())), *parts.items()):
+                sums[key] += value
+            if journal:
+                journal.advance(step, sums["loss"], float(loss.detach()))
+        accelerator.wait_for_everyone()
+        progress = dataclasses.replace(progress, epoch=epoch + 1, step=step)
+        if journal:
+            result = validate(net, val_items, optim.micro_batch, bf16) if val_items else None
+            if result is not None and result.f1 > progress.best_f1:
+                progress = dataclasses.replace(progress, best_f1=result.f1)
+            info = {
+                "epoch": epoch + 1,
+                "step": step,
+                "processes": accelerator.num_processes,
+                "val_f1": result.f1 if result else None,
+            }
+            checkpoint.save(net, output / "last.safetensors", info)
+            if result is None or result.f1 == progress.best_f1:
+                checkpoint.save(net, output / "best.safetensors", info)
+            save_state(net, optimizer.optimizer, progress, output / "state.safetensors")
+            means = {k: v / max(len(loader), 1) for k, v in sums.items()}
+            journal.end_epoch(progress, means, scheduler.get_last_lr(), result, time.perf_counter() - started)
+        accelerator.wait_for_everyone()
+    if journal:
+        journal.close()
+    return output / "best.safetensors"
+
+
+def _resume_path(settings: TrainConfig, output: Path) -> Path | None:
+    if settings.resume is None:
+        return None
+    if settings.resume == "auto":
+        candidate = output / "state.safetensors"
+        return candidate if candidate.is_file() else None
+    path = Path(settings.resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume: training state {path} not found")
+    return path

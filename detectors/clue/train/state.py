@@ -1,0 +1,75 @@
+"""Resumable training state in one safetensors file: trained tensors, AdamW moments and progress counters.
+
+Optimizer tensors are stored as ``optimizer.<group index>.<name>.<key>``; counters and hyper-parameters as JSON
+metadata. Nothing is pickled, so a state file from elsewhere is as safe to read as a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from detectors.clue.checkpoint import CheckpointError, restore
+from detectors.clue.model import CLUE
+
+FORMAT = "forgebench-clue-state/1"
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int = 0
+    """Epochs completed."""
+    step: int = 0
+    """Optimizer steps taken."""
+    best_f1: float = -1.0
+
+
+def save_state(model: CLUE, optimizer: torch.optim.Optimizer, progress: Progress, path: Path) -> None:
+    names = {id(p): name for name, p in model.trainable().items()}
+    tensors = {f"model.{name}": p.detach().cpu().contiguous() for name, p in model.trainable().items()}
+    groups = []
+    for index, group in enumerate(optimizer.param_groups):
+        settings = {k: v for k, v in group.items() if k != "params"}
+        groups.append(settings | {"params": [names[id(p)] for p in group["params"]]})
+        for parameter in group["params"]:
+            for key, value in optimizer.state.get(parameter, {}).items():
+                tensors[f"optimizer.{index}.{names[id(parameter)]}.{key}"] = value.detach().cpu().contiguous()
+    metadata = {"format": FORMAT, "progress": json.dumps(progress.__dict__), "groups": json.dumps(groups)}
+    partial = path.with_name(path.name + ".partial")
+    save_file(tensors, partial, metadata=metadata)
+    partial.replace(path)
+
+
+def load_state(model: CLUE, optimizer: torch.optim.Optimizer, path: Path) -> Progress:
+    """Restore tensors and AdamW moments saved by :func:`save_state`; returns the progress counters."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
+    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
+        raise CheckpointError(f"cannot read training state {path}: {error}") from None
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a CLUE training state (format {metadata.get('format')!r})")
+    restore(model, {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}, path)
+    names = {id(p): name for name, p in model.trainable().items()}
+    groups = json.loads(metadata["groups"])
+    current = [[names[id(p)] for p in group["params"]] for group in optimizer.param_groups]
+    if [g["params"] for g in groups] != current:
+        raise CheckpointError(f"{path}: its optimizer groups do not match this run's trainable parameters")
+    state, param_groups, position = {}, [], 0
+    for index, saved in enumerate(groups):
+        param_groups.append({k: tuple(v) if k == "betas" else v for k, v in saved.items() if k != "params"})
+        param_groups[-1]["params"] = list(range(position, position + len(saved["params"])))
+        for name in saved["params"]:
+            prefix = f"optimizer.{index}.{name}."
+            moments = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            if moments:
+                state[position] = moments
+            position += 1
+    optimizer.load_state_dict({"state": state, "param_groups": param_groups})
+    return Progress(**json.loads(metadata["progress"]))

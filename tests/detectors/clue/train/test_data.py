@@ -1,0 +1,79 @@
+"""Training data: fixed subsets and hold-outs, balanced draws, augmentation that keeps masks aligned."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from detectors.clue.train.data import Item, TrainingImages, augment, balanced_sampler, split, target, unit_hash
+from detectors.clue.train.settings import Augment
+from forgebench.io import MaskRule
+from forgebench.manifest import Sample
+
+
+def item(dataset: str, index: int) -> Item:
+    sample = Sample(dataset, f"{dataset}/{index}.png", Path(f"{index}.png"), None, "authentic")
+    return Item(sample, MaskRule())
+
+
+def test_hold_out_is_fixed_disjoint_and_about_the_asked_share():
+    items = [item("a", i) for i in range(2000)]
+    train, val = split(items, None, 0.1)
+    assert len(train) + len(val) == 2000 and not {i.sample.image_id for i in train} & {i.sample.image_id for i in val}
+    assert 150 < len(val) < 250
+    assert split(items, None, 0.1)[1] == val
+    given = [item("b", 0)]
+    assert split(items, given, 0.1) == (items, given)
+
+
+def test_unit_hash_is_stable_and_salted():
+    assert unit_hash("x/1.png", "val") == unit_hash("x/1.png", "val")
+    assert unit_hash("x/1.png", "val") != unit_hash("x/1.png", "subset")
+
+
+def test_balanced_sampler_draws_each_dataset_equally_often():
+    items = [item("big", i) for i in range(900)] + [item("small", i) for i in range(100)]
+    sampler = balanced_sampler(items, 20000, torch.Generator().manual_seed(0))
+    counts = Counter(items[i].sample.dataset for i in sampler)
+    assert abs(counts["big"] - counts["small"]) < 0.05 * 20000
+
+
+def test_flip_moves_pixels_and_mask_together():
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[:, :5] = 255
+    forged = np.zeros((20, 30), bool)
+    forged[:, :5] = True
+    flipped, mask = augment(pixels, forged, Augment(flip=1.0, rescale=0.0, jpeg=0.0), np.random.default_rng(0))
+    assert mask[:, -5:].all() and not mask[:, :-5].any()
+    assert (flipped[..., 0][mask] == 255).all()
+
+
+def test_rescale_and_jpeg_keep_the_mask_on_the_region():
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[16:48, 16:48] = 200
+    forged = pixels[..., 0] > 0
+    settings = Augment(flip=0.0, rescale=1.0, scale=(0.5, 0.5), jpeg=1.0, quality=(80, 80))
+    out, mask = augment(pixels, forged, settings, np.random.default_rng(0))
+    assert out.shape == (32, 32, 3) and mask.shape == (32, 32)
+    assert mask[8:24, 8:24].all() and mask.sum() == 16 * 16
+    assert np.abs(out[mask].astype(int) - 200).mean() < 10
+
+
+def test_target_is_binary_at_the_output_size():
+    forged = np.zeros((30, 60), bool)
+    forged[:, :30] = True
+    resized = target(forged, 16)
+    assert resized.shape == (16, 16) and set(np.unique(resized)) == {0.0, 1.0}
+    assert resized[:, :8].all() and not resized[:, 8:].any()
+
+
+def test_unreadable_image_fails_with_its_path(tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    sample = Sample("d", "d/broken.png", broken, None, "authentic")
+    with pytest.raises(ValueError, match=r"broken\.png"):
+        TrainingImages([Item(sample, MaskRule())], 32, 32, None)[0]
