@@ -92,8 +92,14 @@ def build_sam(spec: SAMBranch) -> nn.Module:
             f"no SAM weights given: set sam.weights (or --option sam_weights=) to the official {spec.variant} "
             "checkpoint, e.g. sam_vit_b_01ec64.pth"
         )
-    state = read_sam_state(Path(spec.weights).expanduser())
-    encoder.load_state_dict(resize_sam_state(state, encoder.state_dict()))
+    path = Path(spec.weights).expanduser()
+    state = read_sam_state(path)
+    try:
+        encoder.load_state_dict(resize_sam_state(state, encoder.state_dict()))
+    except RuntimeError as error:
+        raise WeightsError(
+            f"SAM checkpoint {path} does not fit sam.variant {spec.variant} (set sam.weights or sam.variant): {error}"
+        ) from None
     return encoder
 
 

@@ -50,9 +50,10 @@ def read(path: Path) -> tuple[CLUEConfig, dict[str, torch.Tensor], dict[str, Any
         raise CheckpointError(f"{path} is not a CLUE checkpoint (format {metadata.get('format')!r}, want {FORMAT})")
     try:
         config = CLUEConfig.from_dict(json.loads(metadata["config"]))
+        info = json.loads(metadata.get("info", "{}"))
     except (KeyError, ValueError, TypeError) as error:
-        raise CheckpointError(f"{path} holds an unusable CLUE config: {error}") from None
-    return config, tensors, json.loads(metadata.get("info", "{}"))
+        raise CheckpointError(f"{path} holds an unusable CLUE config or info: {error}") from None
+    return config, tensors, info
 
 
 def load(path: Path, overrides: dict[str, Any] | None = None) -> tuple[CLUE, dict[str, Any]]:

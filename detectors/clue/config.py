@@ -250,6 +250,9 @@ def from_mapping(cls: type, data: dict[str, Any], where: str) -> Any:
             value = tuple(value)
         elif hint in (float, int) and not isinstance(value, bool):
             value = _number(hint, value, f"{where}.{name}")
+        elif typing.get_origin(hint) is typing.Literal and value not in typing.get_args(hint):
+            choices = ", ".join(map(str, typing.get_args(hint)))
+            raise ValueError(f"{where}.{name} must be one of {choices}, got {value!r}")
         values[name] = value
     return cls(**values)
 

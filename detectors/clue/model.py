@@ -34,7 +34,7 @@ class CLUE(nn.Module):
     def forward(
         self, images: torch.Tensor, levels: torch.Tensor | None = None, noise: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Logits (B, 1, S, S) for images (B, 3, H, W) in [0, 1]; S is SAM's size (SD3's without SAM).
+        """Logits (B, 1, S, S) for images (B, 3, H, W) in [0, 1]; S = 16 × the finest branch grid = ``input_size``.
 
         ``levels`` (B, K) and ``noise`` (B, K, C, h, w) drive the SD3 branch; see :meth:`train_noise` and
         :meth:`eval_noise`.

@@ -14,7 +14,7 @@ u_k ∈ [k/K, (k + 1)/K) per image and level.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Sequence
 
 import torch
@@ -60,6 +60,7 @@ def image_noise(shape: Sequence[int], seed: int, image_ids: Sequence[str], devic
     """Noise of shape (len(image_ids), *shape), each image's from its own generator: reproducible per image."""
     draws = []
     for image_id in image_ids:
-        generator = torch.Generator().manual_seed((seed << 32) + zlib.crc32(image_id.encode()))
+        key = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(key[:4], "little"))  # torch keeps 32 seed bits
         draws.append(torch.randn(tuple(shape), generator=generator))
     return torch.stack(draws).to(device)

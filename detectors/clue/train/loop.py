@@ -78,7 +78,8 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
     """Train CLUE as ``settings`` say; returns the best checkpoint (the last one without validation images)."""
     use_gpu = torch.cuda.is_available()
     bf16 = settings.precision == "bf16" or (settings.precision == "auto" and use_gpu)
-    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no")
+    # cpu=True without a GPU: processes started by `accelerate launch --multi_gpu` (torchrun) then form a gloo group
+    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not use_gpu)
     optim = settings.optim
     accumulation = max(1, round(optim.batch_size / (optim.micro_batch * accelerator.num_processes)))
     accelerator.gradient_accumulation_steps = accumulation

@@ -86,7 +86,7 @@ def test_a_few_images_are_overfitted():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < losses[0] / 5, (losses[0], losses[-1])
 
 
@@ -98,7 +98,9 @@ def test_accelerate_launch_on_two_cpu_processes(tmp_path):
         f"optim: {{epochs: 1, batch_size: 4, micro_batch: 2}}\noutput: {tmp_path / 'run'}\n",
         encoding="utf-8",
     )
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2"]
+    # accelerate's --cpu launcher starts a single process unless MPI is set up; --multi_gpu starts torchrun, whose
+    # processes form a gloo group on a machine without a GPU
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
     command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
     command += ["-m", "forgebench", "train", "clue", "--config", str(settings_file)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
