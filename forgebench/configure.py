@@ -52,7 +52,12 @@ def resolve_device(requested: str, plugin: DetectorPlugin) -> str:
     """``auto`` → the first device the detector supports that is available; explicit choices are checked."""
     supported = plugin.card.devices
     if requested == "auto":
-        return "cuda" if "cuda" in supported and _cuda_available() else supported[0]
+        if "cuda" in supported and _cuda_available():
+            return "cuda"
+        others = [d for d in supported if d != "cuda"]
+        if not others:
+            raise ValueError(f"Detector {plugin.card.name!r} needs a CUDA GPU and none is available")
+        return others[0]
     if requested.split(":")[0] not in supported:
         raise ValueError(f"Detector {plugin.card.name!r} runs on {', '.join(supported)}, not {requested!r}")
     return requested

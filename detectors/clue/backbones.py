@@ -142,16 +142,3 @@ def resize_sam_state(state: dict[str, torch.Tensor], target: dict[str, torch.Ten
             table = nn.functional.interpolate(table, size=wanted.shape[0], mode="linear")
             resized[key] = table.squeeze(0).t().to(have.dtype)
     return resized
-
-
-def sam_grid(spec: SAMBranch) -> int:
-    return spec.size // sam_arguments(spec)["patch_size"]
-
-
-def param_count(module: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
-def text_width(transformer: SD3Transformer2DModel) -> tuple[int, int]:
-    """(joint_attention_dim, pooled_projection_dim) of the null text conditioning."""
-    return transformer.config.joint_attention_dim, transformer.config.pooled_projection_dim

@@ -66,7 +66,9 @@ class LoRA:
 @dataclass(frozen=True)
 class SD3Branch:
     enabled: bool = True
-    tune: Literal["lora", "frozen"] = "lora"
+    tune: Literal["lora", "frozen", "full"] = "lora"
+    """lora (the paper), frozen (no LoRA: Table 3's "–"), or full: every backbone weight trains (not in the paper;
+    for random-initialised backbones, where LoRA would only adapt random weights)."""
     weights: str = "stabilityai/stable-diffusion-3-medium-diffusers"
     """Hub id or local diffusers folder (with ``transformer/`` and ``vae/``), or ``random``."""
     revision: str | None = None
@@ -90,7 +92,9 @@ SAM_VARIANTS: dict[str, dict[str, Any]] = {
 @dataclass(frozen=True)
 class SAMBranch:
     enabled: bool = True
-    tune: Literal["lora", "frozen"] = "lora"
+    tune: Literal["lora", "frozen", "full"] = "lora"
+    """lora (the paper), frozen (no LoRA: Table 3's "–"), or full: every backbone weight trains (not in the paper;
+    for random-initialised backbones, where LoRA would only adapt random weights)."""
     variant: Literal["vit_b", "vit_l", "vit_h"] = "vit_b"
     weights: str | None = None
     """Official SAM checkpoint (``sam_vit_b_01ec64.pth`` …) or a bare image-encoder state dict, or ``random``."""

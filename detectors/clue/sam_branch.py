@@ -28,6 +28,8 @@ class SAMFeatures(nn.Module):
                 init_lora_weights="gaussian" if spec.lora.init == "gaussian" else True,
             )
             encoder = inject_adapter_in_model(config, encoder)
+        elif spec.tune == "full":
+            encoder.requires_grad_(True)
         self.encoder = encoder
         self.channels = sam_arguments(spec)["out_chans"]
         self.register_buffer("mean", torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1) / 255, persistent=False)

@@ -32,6 +32,9 @@ class SD3Features(nn.Module):
                     init_lora_weights="gaussian" if spec.lora.init == "gaussian" else True,
                 )
             )
+        if spec.tune == "full":
+            transformer.requires_grad_(True)
+            vae.requires_grad_(True)
         self.transformer, self.vae = transformer, vae
         self.channels = transformer.config.num_attention_heads * transformer.config.attention_head_dim
         self.checkpointing = False
@@ -41,10 +44,10 @@ class SD3Features(nn.Module):
         side = self.spec.size // 2 ** (len(self.vae.config.block_out_channels) - 1)
         return self.vae.config.latent_channels, side, side
 
-    @torch.no_grad()
     def latents(self, images: torch.Tensor) -> torch.Tensor:
-        """z0 = (posterior mean − shift) × scale for images in [0, 1] at ``spec.size``."""
-        mean = self.vae.encode(images * 2 - 1).latent_dist.mean
+        """z0 = (posterior mean − shift) × scale for images in [0, 1] at ``spec.size`` (gradient only if tune: full)."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.spec.tune == "full"):
+            mean = self.vae.encode(images * 2 - 1).latent_dist.mean
         config = self.vae.config
         return (mean - (config.shift_factor or 0.0)) * config.scaling_factor
 

@@ -70,3 +70,11 @@ def test_unknown_preset():
 def test_levels_are_one_without_noise():
     assert preset("tiny", {"noise.levels": 4}).levels == 4
     assert preset("tiny", {"noise.mode": "none", "noise.levels": 4}).levels == 1
+
+
+@pytest.mark.parametrize(
+    "changes, named", [({"sd3.tune": "LoRA"}, "model.sd3.tune"), ({"noise.mode": "RF"}, "model.noise.mode")]
+)
+def test_choices_are_checked(changes, named):
+    with pytest.raises(ValueError, match=rf"{named} must be one of"):
+        preset("tiny", changes)

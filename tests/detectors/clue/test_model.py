@@ -159,3 +159,14 @@ def test_every_ablation_trains(build, changes, lora_layers):
         assert has_lora == (spec.enabled and spec.tune == "lora"), branch
     assert all(p.grad is not None for n, p in trainable.items() if not n.startswith("sd3"))
     assert model.head.layers[0].weight.grad.abs().sum() > 0
+
+
+def test_full_tuning_trains_every_backbone_weight_without_lora(build):
+    model = build({"sd3.tune": "full", "sam.tune": "full"})
+    assert not model.lora_layers()
+    assert set(model.trainable()) == {name for name, _ in model.named_parameters()}
+    levels, noise = model.train_noise(1, CPU, torch.Generator().manual_seed(0))
+    logits = model(torch.rand(1, 3, 40, 56), levels, noise)
+    clue_loss(logits, torch.ones_like(logits), model.config.loss)[0].backward()
+    assert model.sd3.vae.encoder.conv_in.weight.grad.abs().sum() > 0
+    assert model.sam.encoder.patch_embed.proj.weight.grad.abs().sum() > 0
