@@ -2,7 +2,8 @@
 
 SD3 comes from a hub id or a local diffusers folder holding ``transformer/`` and ``vae/`` (the text encoders are
 never loaded); SAM from an official checkpoint (keys ``image_encoder.*``) or a bare encoder state dict, read with
-``torch.load(weights_only=True)`` or safetensors. ``random`` initialises the configured architecture instead.
+``torch.load(weights_only=True)`` or safetensors. ``random`` initialises the configured architecture instead, from
+the branch's ``init_seed`` and without touching torch's global random state.
 A missing or unreadable source raises :class:`WeightsError` naming the setting that chooses it.
 """
 
@@ -37,8 +38,10 @@ class WeightsError(FileNotFoundError):
 def load_sd3(spec: SD3Branch) -> tuple[SD3Transformer2DModel, AutoencoderKL]:
     """The SD3 transformer and VAE (encoder only: the decoder is dropped) named by ``spec.weights``."""
     if spec.weights == RANDOM:
-        transformer = SD3Transformer2DModel.from_config(spec.transformer)
-        vae = AutoencoderKL.from_config(spec.vae)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.init_seed)
+            transformer = SD3Transformer2DModel.from_config(spec.transformer)
+            vae = AutoencoderKL.from_config(spec.vae)
     else:
         source = _sd3_source(spec.weights)
         try:
@@ -80,11 +83,10 @@ def build_sam(spec: SAMBranch) -> nn.Module:
     """The SAM image encoder at ``spec.size``, with pretrained weights unless ``spec.weights`` is ``random``."""
     from segment_anything.modeling import ImageEncoderViT
 
-    arguments = sam_arguments(spec)
-    encoder = ImageEncoderViT(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in arguments.items()},
-        norm_layer=lambda dim: nn.LayerNorm(dim, eps=1e-6),
-    )
+    arguments = {k: tuple(v) if isinstance(v, list) else v for k, v in sam_arguments(spec).items()}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.init_seed)
+        encoder = ImageEncoderViT(**arguments, norm_layer=lambda dim: nn.LayerNorm(dim, eps=1e-6))
     if spec.weights == RANDOM:
         return encoder
     if spec.weights is None:

@@ -75,6 +75,8 @@ class SD3Branch:
     transformer: dict[str, Any] = field(default_factory=lambda: dict(SD3_MEDIUM_TRANSFORMER))
     """Architecture for ``weights: random`` (ignored when loading pretrained weights)."""
     vae: dict[str, Any] = field(default_factory=lambda: dict(SD3_VAE))
+    init_seed: int = 0
+    """Seed of ``weights: random``: a checkpoint trained on random backbones finds the same ones when loaded."""
     size: int = 512
     """Side of the square image the VAE encodes (multiple of 16)."""
     text_tokens: int = 154
@@ -100,6 +102,8 @@ class SAMBranch:
     """Official SAM checkpoint (``sam_vit_b_01ec64.pth`` …) or a bare image-encoder state dict, or ``random``."""
     encoder: dict[str, Any] = field(default_factory=dict)
     """Overrides of the variant's ``ImageEncoderViT`` arguments (a smaller architecture for ``random``)."""
+    init_seed: int = 0
+    """Seed of ``weights: random`` (see ``SD3Branch.init_seed``)."""
     size: int = 1024
     """Side of the square image SAM encodes (multiple of 16; 1024 is SAM's own)."""
     lora: LoRA = field(default_factory=lambda: LoRA(rank=8, alpha=8.0, targets=("qkv",), init="kaiming"))

@@ -98,9 +98,9 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
         accelerator.print(f"resuming from {resume}: {progress.epoch} epochs, {progress.step} steps done")
     model, optimizer, loader = accelerator.prepare(net, optimizer, loader)
     total = math.ceil(len(loader) / accumulation) * optim.epochs
-    scheduler = get_cosine_schedule_with_warmup(optimizer, round(optim.warmup * total), total)
-    for _ in range(progress.step):
-        scheduler.step()
+    # resuming: the restored groups hold initial_lr, so the schedule can start at the step reached
+    warmup = round(optim.warmup * total)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total, last_epoch=progress.step - 1)
     set_seed(settings.seed + progress.epoch, device_specific=True)
 
     journal = Journal(output, settings, show_progress) if accelerator.is_main_process else None

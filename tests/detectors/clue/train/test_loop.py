@@ -59,11 +59,16 @@ def test_training_writes_checkpoints_state_and_log(tmp_path):
 def test_resume_continues_where_the_run_stopped(tmp_path):
     train(tiny_settings(tmp_path, "optim.epochs=1"), show_progress=False)
     first = checkpoint.read(tmp_path / "run" / "last.safetensors")[1]
-    train(tiny_settings(tmp_path, "resume=auto"), show_progress=False)
+    train(tiny_settings(tmp_path, "resume=auto", "optim.epochs=3"), show_progress=False)
     rows = log_rows(tmp_path / "run")
-    assert [(int(r["epoch"]), int(r["step"])) for r in rows] == [(1, 3), (2, 6)]
+    assert [(int(r["epoch"]), int(r["step"])) for r in rows] == [(1, 3), (2, 6), (3, 9)]
     second = checkpoint.read(tmp_path / "run" / "last.safetensors")[1]
     assert any(not torch.equal(first[k], second[k]) for k in first)
+    train(tiny_settings(tmp_path, f"output={tmp_path / 'straight'}", "optim.epochs=3"), show_progress=False)
+    straight = log_rows(tmp_path / "straight")
+    # the first run planned one epoch; resumed, the run follows the three-epoch schedule from the step reached
+    assert [r["lr_heads"] for r in rows[1:]] == [r["lr_heads"] for r in straight[1:]]
+    assert float(straight[0]["lr_heads"]) > float(straight[1]["lr_heads"]) > 0
 
 
 def test_missing_resume_state_is_named(tmp_path):
