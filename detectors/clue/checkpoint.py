@@ -40,14 +40,7 @@ def read(path: Path) -> tuple[CLUEConfig, dict[str, torch.Tensor], dict[str, Any
     """Config, tensors and info of a checkpoint; :class:`CheckpointError` names the file when it is unusable."""
     if not path.is_file():
         raise CheckpointError(f"CLUE checkpoint {path} not found (set --option checkpoint=FILE)")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
-    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
-        raise CheckpointError(f"{path} is not a safetensors file: {error}") from None
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a CLUE checkpoint (format {metadata.get('format')!r}, want {FORMAT})")
+    metadata, tensors = read_tagged(path, FORMAT, "CLUE checkpoint")
     try:
         config = CLUEConfig.from_dict(json.loads(metadata["config"]))
         info = json.loads(metadata.get("info", "{}"))
@@ -64,6 +57,19 @@ def load(path: Path, overrides: dict[str, Any] | None = None) -> tuple[CLUE, dic
     model = CLUE(config)
     restore(model, tensors, path)
     return model, info
+
+
+def read_tagged(path: Path, expected: str, what: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """Metadata and tensors of a safetensors file whose ``format`` metadata is ``expected``."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
+    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
+        raise CheckpointError(f"{path} is not a safetensors file: {error}") from None
+    if metadata.get("format") != expected:
+        raise CheckpointError(f"{path} is not a {what} (format {metadata.get('format')!r}, want {expected})")
+    return metadata, tensors
 
 
 def restore(model: CLUE, tensors: dict[str, torch.Tensor], origin: Path | str) -> None:

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
-from detectors.clue.checkpoint import CheckpointError, restore
+from detectors.clue.checkpoint import CheckpointError, read_tagged, restore
 from detectors.clue.model import CLUE
 
 FORMAT = "forgebench-clue-state/1"
@@ -47,14 +46,7 @@ def save_state(model: CLUE, optimizer: torch.optim.Optimizer, progress: Progress
 
 def load_state(model: CLUE, optimizer: torch.optim.Optimizer, path: Path) -> Progress:
     """Restore tensors and AdamW moments saved by :func:`save_state`; returns the progress counters."""
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
-    except Exception as error:  # noqa: BLE001 - any reader failure means an unusable file
-        raise CheckpointError(f"cannot read training state {path}: {error}") from None
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a CLUE training state (format {metadata.get('format')!r})")
+    metadata, tensors = read_tagged(path, FORMAT, "CLUE training state")
     restore(model, {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}, path)
     names = {id(p): name for name, p in model.trainable().items()}
     groups = json.loads(metadata["groups"])
