@@ -150,7 +150,11 @@ def demo(
     for name, trainer in registry.trainers if train else ():
         if trainer.demo is not None:
             console.print(f"[bold]{name}[/]: training its demo model on the synthetic train split (once, then cached)")
-            checkpoint = trainer.demo(paths.home() / "models")
+            try:
+                checkpoint = trainer.demo(paths.home() / "models")
+            except Exception as error:  # noqa: BLE001 — a failing plugin must not cost the baselines' leaderboard
+                errors.print(f"[yellow]{name}: no demo model ({type(error).__name__}: {error})[/]", highlight=False)
+                continue
             jobs.append(Job(name, tuple(specs), results_dir, options=(f"checkpoint={checkpoint}",), limit=limit))
     for job in jobs:
         _print_summary(_execute(job))

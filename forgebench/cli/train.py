@@ -21,7 +21,7 @@ def train(
 ) -> None:
     """Train NAME from a YAML config (every setting has a default) plus --set overrides; prints the checkpoint.
 
-    Several processes or GPUs: `accelerate launch -m forgebench train NAME ...`.
+    Several GPUs (or CPU processes): `accelerate launch --multi_gpu --num_processes N -m forgebench train NAME ...`.
     """
     try:
         trainer = registry.trainers.get(name)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from builders import pairs_dataset
 
+from detectors.clue.train import train_from
+from forgebench import registry
+from forgebench.contract import TrainerPlugin
+from forgebench.registry import TRAINER_GROUP, Registry
+
 
 def test_unknown_trainer_suggests(cli):
     result = cli("train", "clu")
@@ -41,3 +46,24 @@ def test_trained_checkpoint_runs_as_the_clue_detector(cli, tmp_path):
     assert "tiny: 4 scored" in ran.output
     board = cli("leaderboard", "--dataset", "tiny", "--catalog", catalog, "--results", results)
     assert board.exit_code == 0 and "clue" in board.output
+
+
+def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path, monkeypatch):
+    catalog = pairs_dataset(tmp_path / "data", n_tampered=3, n_authentic=1)
+    settings = [
+        "model={preset: tiny}", "data.train=[tiny]", f"data.catalog=[{catalog}]", "data.workers=0",
+        "optim.epochs=1", "optim.batch_size=2", "optim.micro_batch=2", f"output={tmp_path / 'run'}",
+    ]  # fmt: skip
+
+    def broken(cache):
+        raise RuntimeError("out of luck")
+
+    trainers = Registry(TRAINER_GROUP, TrainerPlugin)
+    trainers.register("clue", TrainerPlugin("clue", "tiny", train_from, demo=lambda cache: train_from(None, settings)))
+    trainers.register("broken", TrainerPlugin("broken", "fails", train_from, demo=broken))
+    monkeypatch.setattr(registry, "trainers", trainers)
+    result = cli("demo", "--limit", 2, "--results", tmp_path / "results")
+    assert result.exit_code == 0, result.output
+    assert "broken: no demo model (RuntimeError: out of luck)" in result.output
+    board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "| clue[checkpoint=" in board and "| adq1 |" in board
