@@ -18,13 +18,17 @@ def train_from(config_file: Path | None, overrides: Sequence[str] = ()) -> Path:
     return train(load_settings(config_file, overrides))
 
 
+DEMO_VERSION = "1"
+"""Bumped when a code change alters what the demo trains, so that a cached demo model is not reused."""
+
+
 def demo_model(cache: Path) -> Path:
     """Train the demo model (``demo.yaml``) once per distinct config under ``cache``; returns its checkpoint."""
     from detectors.clue.train.loop import train
     from detectors.clue.train.settings import load_settings
 
     text = resources.files("detectors.clue").joinpath("demo.yaml").read_text(encoding="utf-8")
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{DEMO_VERSION}\n{text}".encode()).hexdigest()[:12]
     folder = cache / f"clue-demo-{key}"
     best = folder / "best.safetensors"
     if (folder / "done.json").is_file() and best.is_file():
