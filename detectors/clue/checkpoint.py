@@ -15,7 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from detectors.clue.config import CLUEConfig, merge
+from detectors.clue.config import CLUEConfig
 from detectors.clue.model import CLUE
 
 FORMAT = "forgebench-clue/1"
@@ -52,11 +52,14 @@ def read(path: Path) -> tuple[CLUEConfig, dict[str, torch.Tensor], dict[str, Any
 def load(path: Path, overrides: dict[str, Any] | None = None) -> tuple[CLUE, dict[str, Any]]:
     """Rebuild the model a checkpoint was trained as (``overrides`` change e.g. where weights are found)."""
     config, tensors, info = read(path)
-    if overrides:
-        config = CLUEConfig.from_dict(merge(config.to_dict(), overrides))
+    return assemble(config.override(overrides or {}), tensors, path), info
+
+
+def assemble(config: CLUEConfig, tensors: dict[str, torch.Tensor], origin: Path | str) -> CLUE:
+    """Build ``config``'s model (backbones from their weights) and copy the trained tensors in."""
     model = CLUE(config)
-    restore(model, tensors, path)
-    return model, info
+    restore(model, tensors, origin)
+    return model
 
 
 def read_tagged(path: Path, expected: str, what: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:

@@ -53,7 +53,8 @@ class CLUE(nn.Module):
         if self.sd3 is None:
             return None, None
         levels = train_levels(batch, self.config.levels, generator)
-        noise = torch.randn((batch, self.config.levels, *self.sd3.latent_shape), generator=generator)
+        where = device if generator is None else generator.device  # no host round trip for unseeded noise
+        noise = torch.randn((batch, self.config.levels, *self.sd3.latent_shape), generator=generator, device=where)
         return levels.to(device), noise.to(device)
 
     def eval_noise(self, image_ids: Sequence[str], device: torch.device):

@@ -58,7 +58,7 @@ class CLUEDetector:
         if options.checkpoint is None:
             raise ValueError("clue needs a trained checkpoint: --option checkpoint=FILE (from `forgebench train clue`)")
         self.path = options.checkpoint
-        config, _, _ = checkpoint.read(self.path)
+        config, tensors, _ = checkpoint.read(self.path)
         if options.preset is not None and config.preset != options.preset:
             raise ValueError(f"{self.path} was trained from preset {config.preset!r}, not {options.preset!r}")
         overrides: dict[str, Any] = {}
@@ -68,7 +68,7 @@ class CLUEDetector:
             overrides["sam.weights"] = options.sam_weights
         if options.seed is not None:
             overrides["noise.seed"] = options.seed
-        model, _ = checkpoint.load(self.path, overrides)
+        model = checkpoint.assemble(config.override(overrides), tensors, self.path)
         if options.merge_lora:
             model.merge_lora()
         self.device = torch.device(device)

@@ -123,10 +123,11 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
             if accelerator.sync_gradients:
                 scheduler.step()
                 step += 1
-            for key, value in (("loss", float(loss.detach())), *parts.items()):
-                sums[key] += value
+            value = float(loss.detach())
+            for key, part in (("loss", value), *parts.items()):
+                sums[key] += part
             if journal:
-                journal.advance(step, sums["loss"], float(loss.detach()))
+                journal.advance(step, sums["loss"], value)
         accelerator.wait_for_everyone()
         progress = dataclasses.replace(progress, epoch=epoch + 1, step=step)
         if journal:
