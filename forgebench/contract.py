@@ -8,7 +8,7 @@ A detector plugin is a :class:`DetectorPlugin` object exposed through the entry-
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -106,7 +106,12 @@ class PerturbationPlugin:
     """What the ``forgebench.perturbations`` entry point names.
 
     ``apply(pixels, params, rng)`` maps H×W×3 uint8 RGB to uint8 RGB (any size); ``params`` is
-    an instance of the frozen dataclass ``params``. Deterministic perturbations ignore ``rng``.
+    an instance of the frozen dataclass ``params``, whose ``__post_init__`` refuses bad values with
+    ``ValueError``. Fields left at ``None`` mean "not given" and are left out of the canonical id.
+    Deterministic perturbations ignore ``rng``. ``aliases`` maps other spellings of a parameter
+    (``quality``) to its field (``q``); a spec may give the first field's value without its name
+    (``osn:wechat``). ``details`` says what each setting does and where its values come from; it is
+    printed by ``forgebench list perturbations``.
     """
 
     name: str
@@ -114,6 +119,8 @@ class PerturbationPlugin:
     params: type
     apply: Callable[[np.ndarray, Any, np.random.Generator], np.ndarray]
     stochastic: bool = False
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    details: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,12 @@ class PerturbationStep:
 
     @property
     def canonical_id(self) -> str:
-        """``name(k=v,...)`` with parameters in declared order, or ``name`` when it has none."""
-        if self.params is None or not dataclasses.fields(self.params):
-            return self.name
-        values = ",".join(f"{f.name}={getattr(self.params, f.name)}" for f in dataclasses.fields(self.params))
-        return f"{self.name}({values})"
+        """``name(k=v,...)`` with the given parameters in declared order, or ``name`` when none is given."""
+        given = [(f.name, getattr(self.params, f.name)) for f in dataclasses.fields(self.params or _Empty())]
+        values = ",".join(f"{key}={value}" for key, value in given if value is not None)
+        return f"{self.name}({values})" if values else self.name
+
+
+@dataclass(frozen=True)
+class _Empty:
+    """Parameters of a step that has none."""

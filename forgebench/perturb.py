@@ -7,6 +7,7 @@ do not depend on worker count, batch composition or order.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from forgebench import registry
-from forgebench.contract import PerturbationStep
-from forgebench.options import parse_options
+from forgebench.contract import PerturbationPlugin, PerturbationStep
+from forgebench.options import OptionError, parse_options
 
 CLEAN = "clean"
-_STEP = re.compile(r"^\s*([\w-]+)\s*(?:\((.*)\))?\s*$")
+_STEP = re.compile(r"^\s*([\w-]+)\s*(?:\((.*)\)|:(.*))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,46 @@ def step_rng(seed: int, image_id: str, chain_id: str, step: int) -> np.random.Ge
 
 
 def parse_chain(text: str) -> Chain:
-    """``"clean"`` or ``"jpeg(q=70,ss=420)+blur(k=3)"`` → :class:`Chain` (identity steps dropped)."""
+    """A perturbation spec → :class:`Chain`; identity steps are dropped.
+
+    Steps are joined by ``+`` and applied left to right. A step is ``name``, ``name:args`` or
+    ``name(args)`` with comma-separated ``key=value`` args; the first parameter's value may come
+    without its key, and plugins may accept other spellings of a key (``jpeg:quality=70``).
+    ``jpeg:70``, ``jpeg:q=70`` and ``jpeg(q=70,ss=420)`` are the same point, whose canonical id
+    ``jpeg(q=70,ss=420)`` is what the store, the seed and the tables use.
+    """
     steps = []
     for part in text.split("+"):
         match = _STEP.match(part)
         if not match:
-            raise ValueError(f"Cannot parse perturbation {part!r} in {text!r}; expected name(k=v,...)")
-        name, arguments = match.groups()
+            raise ValueError(f"Cannot parse perturbation {part!r} in {text!r}; expected name:k=v,... or name(k=v,...)")
+        name = match.group(1)
+        arguments = match.group(2) if match.group(2) is not None else match.group(3)
         plugin = registry.perturbations.get(name)
-        pairs = [a for a in (arguments or "").split(",") if a.strip()]
-        params = parse_options(plugin.params, pairs, f"perturbation {name}")
+        pairs = _named([a.strip() for a in (arguments or "").split(",") if a.strip()], plugin)
+        try:
+            params = parse_options(plugin.params, pairs, f"perturbation {name}")
+        except OptionError:
+            raise
+        except ValueError as error:
+            raise OptionError(f"perturbation {part.strip()!r}: {error}") from None
         if name != CLEAN:
             steps.append(PerturbationStep(name=name, params=params))
     return Chain(steps=tuple(steps))
+
+
+def _named(arguments: list[str], plugin: PerturbationPlugin) -> list[str]:
+    """Give a leading bare value the first parameter's key, and map aliases to field names."""
+    fields = [f.name for f in dataclasses.fields(plugin.params)]
+    named = []
+    for index, argument in enumerate(arguments):
+        key, sep, value = argument.partition("=")
+        if not sep:
+            if index or not fields:
+                raise OptionError(f"perturbation {plugin.name}: {argument!r} needs a key (key=value)")
+            key, value = fields[0], argument
+        key = plugin.aliases.get(key.strip(), key.strip())
+        if any(pair.startswith(f"{key}=") for pair in named):
+            raise OptionError(f"perturbation {plugin.name}: {key} is given twice")
+        named.append(f"{key}={value.strip()}")
+    return named

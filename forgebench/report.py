@@ -78,7 +78,8 @@ class Leaderboard:
             row["Weighted Avg. IoU"] = weighted_average([c.score.iou for c in present], counts) if present else None
             row["datasets"] = len(present)
             rows.append(row)
-        table = pd.DataFrame(rows)
+        columns = ["Detector", *(f"{d} {m}" for d in self.datasets for m in ("F1", "IoU"))]
+        table = pd.DataFrame(rows, columns=[*columns, "Weighted Avg. F1", "Weighted Avg. IoU", "datasets"])
         return table.sort_values("Weighted Avg. F1", ascending=False, na_position="last", kind="stable")
 
     def long(self) -> pd.DataFrame:
@@ -190,14 +191,14 @@ def protocol_lines(board: Leaderboard) -> list[str]:
 def markdown(board: Leaderboard) -> str:
     """The leaderboard as a Markdown document: the paper-shaped table, then the details."""
     wide = board.wide().drop(columns="datasets")
-    text = ["# forgebench leaderboard", "", _markdown_table(wide), ""]
+    text = ["# forgebench leaderboard", "", markdown_table(wide), ""]
     text += [f"- {line}" for line in protocol_lines(board)]
     long = board.long()
     if not long.empty:
         authentic = long[long.n_authentic > 0][["detector", "dataset", "n_authentic", "fpr_pixel", "specificity"]]
         if not authentic.empty:
-            text += ["", "## Authentic images (not in F1/IoU)", "", _markdown_table(authentic)]
-        text += ["", "## All columns", "", _markdown_table(long.drop(columns="fingerprint"))]
+            text += ["", "## Authentic images (not in F1/IoU)", "", markdown_table(authentic)]
+        text += ["", "## All columns", "", markdown_table(long.drop(columns="fingerprint"))]
     return "\n".join(text) + "\n"
 
 
@@ -219,7 +220,7 @@ def fmt(value: object) -> str:
     return str(value)
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]

@@ -1,14 +1,18 @@
-"""The one evaluation loop: detector × dataset(s) × perturbation → per-image records in the store.
+"""The one evaluation loop: detector × dataset(s) × perturbation(s) → per-image records in the store.
 
-Already-recorded images are skipped, so an interrupted run resumes where it stopped; an image that
-cannot be read or scored is recorded as an error and the run goes on.
+Already-recorded images are skipped, so an interrupted run resumes where it stopped and a repeated
+sweep calls the detector for nothing already scored; an image that cannot be read or scored is
+recorded as an error and the run goes on. Decoding and perturbing run on loader threads, one batch
+ahead of the detector; every random draw is seeded per image, so the thread count changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +26,7 @@ from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_man
 from forgebench.mapcache import save_map
 from forgebench.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
 from forgebench.options import options_dict
-from forgebench.perturb import Chain, parse_chain
+from forgebench.perturb import CLEAN, Chain, parse_chain
 from forgebench.store import Evaluation, Record, Store
 from forgebench.versions import package_versions
 
@@ -37,7 +41,7 @@ class NoDataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """What to evaluate; everything a run's results depend on, plus where to put them."""
+    """What to evaluate; everything a run's results depend on, plus where to put them and how fast."""
 
     detector: str
     datasets: tuple[DatasetSpec, ...]
@@ -45,21 +49,26 @@ class Job:
     options: tuple[str, ...] = ()
     device: str = "auto"
     batch_size: int = 8
-    perturbation: str = "clean"
+    perturbations: tuple[str, ...] = (CLEAN,)
     seed: int = 0
     limit: int | None = None
     extras: tuple[str, ...] = ()
     data_root: Path | None = None
     retry_errors: bool = False
+    workers: int = 2
+    """Loader threads (decode + perturb); results do not depend on it."""
 
 
 @dataclass
 class DatasetOutcome:
     dataset: str
+    perturbation: str = CLEAN
     scored: int = 0
     skipped: int = 0
     errors: int = 0
     invalid: int = 0
+    calls: int = 0
+    """Detector calls (``predict``) made for this dataset and perturbation."""
 
 
 @dataclass
@@ -67,6 +76,10 @@ class RunSummary:
     fingerprint: str
     outcomes: list[DatasetOutcome] = field(default_factory=list)
     missing: list[DatasetMissingError] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return sum(outcome.calls for outcome in self.outcomes)
 
 
 Progress = Callable[[str, int, int], Callable[[int], None]]
@@ -77,8 +90,8 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
     """Evaluate ``job``; raises :class:`NoDataError` when no requested dataset is present."""
     configured = configure(job.detector, job.options, job.device)
     plugin, options, device = configured.plugin, configured.options, configured.device
-    chain = parse_chain(job.perturbation)
-    if not plugin.card.reads_pixels and not chain.is_clean:
+    chains = list({chain.canonical_id: chain for chain in map(parse_chain, job.perturbations)}.values())
+    if not plugin.card.reads_pixels and any(not chain.is_clean for chain in chains):
         raise ValueError(f"Detector {job.detector!r} reads precomputed outputs and cannot be run under a perturbation")
     manifests, missing = [], []
     for spec in job.datasets:
@@ -88,16 +101,16 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
             missing.append(error)
     if not manifests:
         raise NoDataError(missing)
-    detector = configured.build()
-    summary = RunSummary(fingerprint=fingerprint(plugin, options, detector), missing=missing)
+    built = configured.build()
+    detector = _Counted(built)
+    summary = RunSummary(fingerprint=fingerprint(plugin, options, built), missing=missing)
     context = {
         "detector": job.detector,
         "card_version": plugin.card.version,
         "options": options_dict(options),
         "changed_options": changed_options(plugin, options),
-        "weights_digest": detector.weights_digest,
+        "weights_digest": built.weights_digest,
         "device": device,
-        "perturbation": chain.canonical_id,
         "seed": job.seed,
         "requested": [spec.name for spec in job.datasets],
         "extras": list(job.extras),
@@ -105,20 +118,37 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "decode": "Pillow, first frame, no EXIF rotation, RGB uint8",
         "versions": package_versions(),
     }
-    for manifest in manifests:
-        evaluation = store.evaluation(
-            {
-                "detector": job.detector,
-                "fingerprint": summary.fingerprint,
-                "dataset": manifest.spec.name,
-                "perturbation": chain.canonical_id,
-                "seed": job.seed,
-                "manifest_digest": manifest.digest,
-            },
-            {**context, "dataset": _dataset_facts(manifest)},
-        )
-        summary.outcomes.append(_evaluate(job, store, evaluation, manifest, detector, chain, progress))
+    with ThreadPoolExecutor(max(1, job.workers), thread_name_prefix="forgebench-load") as loaders:
+        for chain in chains:
+            for manifest in manifests:
+                evaluation = store.evaluation(
+                    {
+                        "detector": job.detector,
+                        "fingerprint": summary.fingerprint,
+                        "dataset": manifest.spec.name,
+                        "perturbation": chain.canonical_id,
+                        "seed": job.seed,
+                        "manifest_digest": manifest.digest,
+                    },
+                    {**context, "perturbation": chain.canonical_id, "dataset": _dataset_facts(manifest)},
+                )
+                calls_before = detector.calls
+                outcome = _evaluate(job, store, evaluation, manifest, detector, chain, loaders, progress)
+                outcome.calls = detector.calls - calls_before
+                summary.outcomes.append(outcome)
     return summary
+
+
+class _Counted:
+    """The built detector, counting its ``predict`` calls (a repeated sweep must make none)."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.calls = 0
+
+    def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
+        self.calls += 1
+        return self.detector.predict(batch)
 
 
 def _evaluate(
@@ -126,27 +156,46 @@ def _evaluate(
     store: Store,
     evaluation: Evaluation,
     manifest: Manifest,
-    detector: Detector,
+    detector: _Counted,
     chain: Chain,
+    loaders: ThreadPoolExecutor,
     progress: Progress | None,
 ) -> DatasetOutcome:
     selected = select(manifest.samples, job.limit)
     done = store.recorded(evaluation, including_errors=not job.retry_errors)
     todo = [s for s in selected if s.image_id not in done]
-    outcome = DatasetOutcome(dataset=manifest.spec.name, skipped=len(selected) - len(todo))
-    advance = progress(manifest.spec.name, len(selected), outcome.skipped) if progress else None
+    outcome = DatasetOutcome(dataset=manifest.spec.name, perturbation=chain.canonical_id)
+    outcome.skipped = len(selected) - len(todo)
+    label = manifest.spec.name if chain.is_clean else f"{manifest.spec.name} · {chain.canonical_id}"
+    advance = progress(label, len(selected), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
-    for start in range(0, len(todo), job.batch_size):
-        batch = todo[start : start + job.batch_size]
-        records = _evaluate_batch(batch, manifest, detector, chain, job, map_root)
+    batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
+    for items in _prefetched(batches, lambda sample: _load(sample, manifest, chain, job.seed), loaders):
+        records = [item for item in items if isinstance(item, Record)]
+        loaded = [item for item in items if isinstance(item, _Loaded)]
+        if loaded:
+            records += _run_detector(loaded, detector, job, map_root)
         store.add(evaluation, records)
         for record in records:
             outcome.scored += record.status == "ok"
             outcome.errors += record.status == "error"
             outcome.invalid += record.status == "invalid"
         if advance:
-            advance(len(batch))
+            advance(len(items))
     return outcome
+
+
+def _prefetched(
+    batches: Sequence[Sequence[Sample]], load: Callable[[Sample], _Loaded | Record], loaders: ThreadPoolExecutor
+) -> Iterator[list[_Loaded | Record]]:
+    """Each batch loaded on the thread pool, the next batch loading while the current one is detected."""
+    pending: deque[list[Future]] = deque()
+    for batch in batches:
+        pending.append([loaders.submit(load, sample) for sample in batch])
+        if len(pending) > 1:
+            yield [future.result() for future in pending.popleft()]
+    while pending:
+        yield [future.result() for future in pending.popleft()]
 
 
 def select(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
@@ -166,21 +215,7 @@ class _Loaded:
     load_seconds: float
 
 
-def _evaluate_batch(
-    batch: Sequence[Sample], manifest: Manifest, detector: Detector, chain: Chain, job: Job, map_root: Path
-) -> list[Record]:
-    records: list[Record] = []
-    loaded: list[_Loaded] = []
-    for sample in batch:
-        item = _load(sample, manifest, chain, job.seed)
-        if isinstance(item, Record):
-            records.append(item)
-        else:
-            loaded.append(item)
-    return records + _run_detector(loaded, detector, job, map_root) if loaded else records
-
-
-def _run_detector(loaded: Sequence[_Loaded], detector: Detector, job: Job, map_root: Path) -> list[Record]:
+def _run_detector(loaded: Sequence[_Loaded], detector: _Counted, job: Job, map_root: Path) -> list[Record]:
     started = time.perf_counter()
     try:
         predictions = _predict(detector, loaded)
@@ -192,7 +227,7 @@ def _run_detector(loaded: Sequence[_Loaded], detector: Detector, job: Job, map_r
     return [_score(item, p, seconds, job, map_root) for item, p in zip(loaded, predictions, strict=True)]
 
 
-def _predict(detector: Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:
+def _predict(detector: _Counted, loaded: Sequence[_Loaded]) -> list[Prediction]:
     predictions = detector.predict([ImageInput(image_id=i.sample.image_id, pixels=i.pixels) for i in loaded])
     if len(predictions) != len(loaded):
         raise RuntimeError(f"detector returned {len(predictions)} predictions for {len(loaded)} images")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from forgebench.cli import datasets, evaluate, listing, predict, train
+from forgebench.cli import datasets, evaluate, listing, predict, sweep, train
 
 app = typer.Typer(
     name="forgebench",
@@ -16,7 +16,9 @@ app = typer.Typer(
 app.command("list")(listing.list_plugins)
 app.add_typer(datasets.app, name="datasets")
 app.command()(evaluate.run)
+app.command()(sweep.sweep)
 app.command()(evaluate.leaderboard)
+app.command()(sweep.plot)
 app.command()(evaluate.rescore)
 app.command()(evaluate.demo)
 app.command()(predict.predict)

@@ -1,14 +1,18 @@
-"""The leaderboard on screen: the paper-shaped F1 / IoU table, the authentic-images table, the protocol lines."""
+"""Tables on screen: the leaderboard (F1 / IoU, authentic images, protocol lines) and the robustness tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.measure import Measurement
 from rich.table import Table
 
 from forgebench import report
 from forgebench.cli.common import console
 from forgebench.metrics import PROTOCOL
+from forgebench.plot import robustness_plot
+from forgebench.robustness import AVERAGE, Robustness
+from forgebench.robustness import write as write_robustness
 
 
 def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
@@ -62,4 +66,54 @@ def _detector_table(title: str, headers: list[str]) -> Table:
     table.add_column("Detector", no_wrap=True, style="bold")
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
+    return table
+
+
+def show_robustness(robustness: Robustness, out_dir: Path, plot: bool = True) -> None:
+    """Print the weighted-F1 summary and the Table-2-shaped tables that fit, then write the files (and the plot)."""
+    grid = robustness.grid
+    summary = _detector_columns(
+        f"Robustness ({grid.name}): weighted-average F1 at threshold {PROTOCOL['threshold']}, "
+        f"over {', '.join(robustness.datasets) or 'no dataset'}",
+        ["kind", "point"],
+        robustness.detectors(),
+    )
+    for row in robustness.summary().itertuples(index=False):
+        summary.add_row(row.family, row.point, *(report.fmt(v) for v in row[3:]))
+    console.print(summary, width=None if console.is_terminal else 1000, crop=False)
+    for family in grid.families:
+        table = _table2(robustness.table2(family), f"{family.name}: F1 per dataset and point ({family.axis})")
+        if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+            console.print(table, crop=False)
+        else:
+            console.print(f"[dim]{table.title}: too wide for this terminal, see the Markdown file[/]", highlight=False)
+    console.print(f"[dim]{grid.source}[/]", highlight=False)
+    for line in robustness.incomplete():
+        console.print(f"[yellow]incomplete or not run:[/] {line}", highlight=False)
+    written = write_robustness(robustness, out_dir)
+    if plot:
+        written.append(robustness_plot(robustness, out_dir / f"robustness-{grid.name}.png"))
+    console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _table2(frame, title: str) -> Table:
+    """CLUE Table 2 shape; the dataset names head each group of points."""
+    groups = list(frame.columns[1:])
+    table = Table(title=title)
+    table.add_column("Detector", no_wrap=True, style="bold")
+    for index, (group, label) in enumerate(groups):
+        first = index == 0 or groups[index - 1][0] != group
+        table.add_column(f"{group if first else ''}\n{label}", justify="right", no_wrap=True,
+                         style="bold" if group == AVERAGE else None)  # fmt: skip
+    for row in frame.itertuples(index=False):
+        table.add_row(row[0], *(report.fmt(v) for v in row[1:]))
+    return table
+
+
+def _detector_columns(title: str, keys: list[str], detectors: list[str]) -> Table:
+    table = Table(title=title)
+    for key in keys:
+        table.add_column(key, no_wrap=True, style="dim" if key == "kind" else None)
+    for detector in detectors:
+        table.add_column(detector, justify="right", no_wrap=True)
     return table

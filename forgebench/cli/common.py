@@ -42,6 +42,22 @@ DetectorOptions = Annotated[
     list[str] | None, typer.Option("--option", "-o", help="Detector option key=value; repeatable.")
 ]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+PerturbOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--perturb",
+        "--perturbation",
+        "-p",
+        help="Perturbation spec, e.g. jpeg:q=70, blur:sigma=1.5, osn:wechat, resize:scale=0.5+jpeg:q=70; repeatable.",
+    ),
+]
+GridOption = Annotated[
+    list[str] | None,
+    typer.Option("--grid", "-g", help="Named grid (imdlbenco, clue, span, osn, demo) or grid YAML file; repeatable."),
+]
+WorkersOption = Annotated[
+    int, typer.Option(min=1, help="Loader threads (decode + perturb); results never depend on it.")
+]
 
 
 def catalog_from(files: list[Path] | None) -> Catalog:

@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from forgebench import paths, registry, report
+from forgebench import paths, registry, report, robustness
 from forgebench.catalog import Catalog, CatalogError
-from forgebench.cli.board import show_leaderboard
+from forgebench.cli.board import show_leaderboard, show_robustness
 from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
     DatasetOption,
     DetectorOptions,
     DeviceOption,
+    GridOption,
+    PerturbOption,
     ResultsOption,
     SuiteOption,
+    WorkersOption,
     catalog_from,
     checked_extras,
     console,
     errors,
     fail,
-    progress_bars,
 )
-from forgebench.configure import configure
+from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
+from forgebench.grids import Grid, adhoc_grid, load_grid
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
-from forgebench.options import OptionError
-from forgebench.registry import UnknownPluginError
+from forgebench.perturb import CLEAN, parse_chain
 from forgebench.rescore import ManifestChangedError
 from forgebench.rescore import rescore as rescore_evaluation
-from forgebench.runner import Job, NoDataError, RunSummary
-from forgebench.runner import run as run_job
+from forgebench.runner import Job
 from forgebench.store import Store
 from forgebench.synthetic import describe
 
@@ -49,57 +51,93 @@ def run(
     device: DeviceOption = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per detector call.")] = 8,
     option: DetectorOptions = None,
-    perturbation: Annotated[str, typer.Option(help="Perturbation chain, e.g. clean.")] = "clean",
+    perturb: PerturbOption = None,
     seed: Annotated[int, typer.Option(help="Seed of stochastic perturbations.")] = 0,
+    workers: WorkersOption = 2,
     extra: Annotated[list[str] | None, typer.Option(help=f"Optional columns: {', '.join(EXTRA_COLUMNS)}.")] = None,
     retry_errors: Annotated[bool, typer.Option(help="Retry images recorded as errors.")] = False,
     results: ResultsOption = None,
     data_root: DataRootOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Run DETECTOR over datasets; records go to the results store, already-scored images are skipped."""
+    """Run DETECTOR over datasets, optionally perturbed; records go to the store, scored images are skipped."""
     loaded = catalog_from(catalog)
     if not suite and not dataset:
         fail("name what to evaluate: --suite S (e.g. all, synthetic) or --dataset D")
     extras = checked_extras(extra)
     job = Job(
         detector=detector,
-        datasets=tuple(_resolve(loaded, suite, dataset)),
+        datasets=tuple(resolve_datasets(loaded, suite, dataset)),
         results=paths.results_dir(results),
         options=tuple(option or ()),
         device=device,
         batch_size=batch_size,
-        perturbation=perturbation,
+        perturbations=tuple(perturb or (CLEAN,)),
+        workers=workers,
         seed=seed,
         limit=limit,
         extras=extras,
         data_root=data_root,
         retry_errors=retry_errors,
     )
-    summary = _execute(job)
-    _print_summary(summary)
+    summary = execute(job)
+    print_summary(summary)
     if summary.missing:
         console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
+
+
+class By(str, Enum):
+    dataset = "dataset"
+    perturbation = "perturbation"
 
 
 def leaderboard(
     suite: SuiteOption = None,
     dataset: DatasetOption = None,
-    perturbation: Annotated[str, typer.Option(help="Perturbation chain id.")] = "clean",
+    by: Annotated[
+        By,
+        typer.Option(
+            help="dataset: per-dataset F1/IoU under one perturbation (Table 1 shape); perturbation: robustness "
+            "tables over grids, F1 per dataset and point (Table 2 shape), and the plot."
+        ),
+    ] = By.dataset,
+    grid: GridOption = None,
+    perturb: PerturbOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the runs to tabulate (perturbation randomness).")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Folder for leaderboard.md/.csv (default: <results>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.png files (default: <results>).")] = None,
     results: ResultsOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Tabulate stored results in the paper's shape: per-dataset F1/IoU and the weighted average."""
+    """Tabulate stored results: the paper's per-dataset table, or robustness over perturbation grids."""
     loaded = catalog_from(catalog)
-    names = [s.name for s in _resolve(loaded, suite, dataset)] if suite or dataset else None
+    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
     results_dir = paths.results_dir(results)
     if not (results_dir / "forgebench.sqlite").exists():
         fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
+    if by is By.perturbation:
+        show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
+        return
+    if grid or len(perturb or ()) > 1:
+        fail("--by dataset tabulates one perturbation; use --by perturbation for grids or several --perturb")
+    try:
+        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
+    except (LookupError, ValueError) as error:
+        fail(str(error))
     with Store(results_dir) as store:
-        board = report.build(store, loaded, names, perturbation, seed)
+        board = report.build(store, loaded, names, spec, seed)
     show_leaderboard(board, out or results_dir)
+
+
+def show_grids(
+    grids: list[Grid], names: list[str] | None, seed: int, results_dir: Path, out: Path, loaded: Catalog, plot: bool
+) -> None:
+    """Robustness tables (and plots) for ``grids``; without grids, every stored perturbation."""
+    with Store(results_dir) as store:
+        if not grids:
+            stored = dict.fromkeys(e.perturbation for e in store.evaluations() if e.seed == seed)
+            grids = [adhoc_grid([spec for spec in stored if spec != CLEAN])]
+        for chosen in grids:
+            show_robustness(robustness.build(store, loaded, chosen, names, seed), out, plot=plot)
 
 
 def rescore(
@@ -114,7 +152,7 @@ def rescore(
     """Recompute stored records from the cached maps (e.g. add --extra auc) without re-running detectors."""
     loaded = catalog_from(catalog)
     extras = checked_extras(extra)
-    wanted = {s.name for s in _resolve(loaded, suite, dataset)} if suite or dataset else None
+    wanted = {s.name for s in resolve_datasets(loaded, suite, dataset)} if suite or dataset else None
     with Store(paths.results_dir(results)) as store:
         for evaluation in list(store.evaluations()):
             if (detector and evaluation.detector != detector) or (
@@ -136,8 +174,13 @@ def demo(
     results: ResultsOption = None,
     limit: Annotated[int | None, typer.Option(help="Images per dataset (default: all).")] = None,
     train: Annotated[bool, typer.Option(help="Also train the trainable detectors' demo models (cached).")] = True,
+    sweep: Annotated[bool, typer.Option(help="Also run the `demo` robustness grid (JPEG and OSN) and plot it.")] = True,
 ) -> None:
-    """Build the synthetic suite, run the baselines and trained demo models (e.g. a tiny CLUE) on it, rank them."""
+    """Build the synthetic suite, run the baselines and trained demo models (e.g. a tiny CLUE) on it, rank them.
+
+    With --sweep (default) every detector also runs under the `demo` grid, whose robustness tables
+    and plot (robustness-demo.md/.csv/.png) are written next to the leaderboard.
+    """
     started = time.perf_counter()
     loaded = catalog_from(None)
     specs = loaded.resolve("synthetic")
@@ -146,7 +189,9 @@ def demo(
         suites = {dataset_root(spec).parents[1] for spec in specs}  # <suite>/<split>/<kind>
     for suite_root in sorted(suites):
         console.print(describe(suite_root), highlight=False)
-    jobs = [Job(detector, tuple(specs), results_dir, limit=limit) for detector in DEMO_DETECTORS]
+    grid = load_grid("demo")
+    points = tuple(grid.specs()) if sweep else (CLEAN,)
+    jobs = [Job(detector, tuple(specs), results_dir, limit=limit, perturbations=points) for detector in DEMO_DETECTORS]
     for name, trainer in registry.trainers if train else ():
         if trainer.demo is not None:
             console.print(f"[bold]{name}[/]: training its demo model on the synthetic train split (once, then cached)")
@@ -155,52 +200,13 @@ def demo(
             except Exception as error:  # noqa: BLE001 — a failing plugin must not cost the baselines' leaderboard
                 errors.print(f"[yellow]{name}: no demo model ({type(error).__name__}: {error})[/]", highlight=False)
                 continue
-            jobs.append(Job(name, tuple(specs), results_dir, options=(f"checkpoint={checkpoint}",), limit=limit))
+            options = (f"checkpoint={checkpoint}",)
+            jobs.append(Job(name, tuple(specs), results_dir, options=options, limit=limit, perturbations=points))
     for job in jobs:
-        _print_summary(_execute(job))
+        print_summary(execute(job))
     with Store(results_dir) as store:
         board = report.build(store, loaded, [s.name for s in specs])
     show_leaderboard(board, results_dir)
+    if sweep:
+        show_grids([grid], [s.name for s in specs], 0, results_dir, results_dir, loaded, plot=True)
     console.print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
-
-
-def _resolve(loaded: Catalog, suite: str | None, dataset: list[str] | None) -> list:
-    try:
-        return loaded.resolve(suite, tuple(dataset or ()))
-    except CatalogError as error:
-        fail(str(error))
-
-
-def _execute(job: Job) -> RunSummary:
-    try:
-        configure(job.detector, job.options, job.device)  # refuse a bad name, option or device before writing
-        with Store(job.results) as store, progress_bars() as bars:
-            console.print(f"[bold]{job.detector}[/] · perturbation {job.perturbation} · results {job.results}")
-            return run_job(job, store, progress=bars)
-    except NoDataError as error:
-        _explain_missing(error.missing, job)
-        raise typer.Exit(2) from None
-    except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
-        fail(str(error))
-
-
-def _explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
-    errors.print("[bold red]No requested dataset was found.[/]")
-    for item in missing:
-        errors.print(
-            f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False, soft_wrap=True
-        )
-    errors.print(
-        f"Data root: {paths.data_root(job.data_root)}. Put each dataset in the folder named by its catalog 'root' "
-        "there, point to it with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
-        "--catalog FILE. `forgebench datasets check --suite all` shows what is found; "
-        "`forgebench list datasets` shows the expected folders."
-    )
-
-
-def _print_summary(summary: RunSummary) -> None:
-    for outcome in summary.outcomes:
-        line = f"  {outcome.dataset}: {outcome.scored} scored, {outcome.skipped} already recorded"
-        if outcome.errors or outcome.invalid:
-            line += f", [red]{outcome.errors} errors, {outcome.invalid} invalid[/]"
-        console.print(line)

@@ -12,6 +12,7 @@ from rich.table import Table
 from forgebench import registry
 from forgebench.catalog import Catalog
 from forgebench.cli.common import CatalogOption, catalog_from, console, expected_counts
+from forgebench.grids import builtin_grids
 
 
 class Kind(str, Enum):
@@ -91,11 +92,22 @@ def _option_defaults(options_type: type) -> str:
 
 
 def _perturbations() -> None:
-    table = Table("name", "summary", "parameters", title="Perturbations")
+    """One card per perturbation: its parameters with defaults, other spellings, and what the settings mean."""
+    console.rule("Perturbations (spec: name:key=value,... joined with +, e.g. resize:scale=0.5+jpeg:q=70)")
     for name, plugin in registry.perturbations:
-        params = ", ".join(plugin.params.__dataclass_fields__) or "none"
-        table.add_row(name, plugin.summary, params)
-    console.print(table)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column()
+        grid.add_row("  parameters", _option_defaults(plugin.params))
+        if plugin.aliases:
+            grid.add_row("  also", ", ".join(f"{alias} = {key}" for alias, key in plugin.aliases.items()))
+        if plugin.stochastic:
+            grid.add_row("  random", "draws from a generator seeded by (seed, image id, spec)")
+        for index, line in enumerate(plugin.details.splitlines()):
+            grid.add_row("  details" if index == 0 else "", line)
+        console.print(f"[bold]{name}[/] — {plugin.summary}", highlight=False)
+        console.print(grid, highlight=False)
+    console.print(f"Grids (forgebench sweep --grid NAME): {', '.join(builtin_grids()['grids'])}", highlight=False)
 
 
 def _datasets(loaded: Catalog) -> None:

@@ -65,3 +65,42 @@ def test_bad_parameters_are_reported(noise_registry):
         parse_chain("noise(sigma=loud)")
     with pytest.raises(ValueError, match="no option 'q'"):
         parse_chain("noise(q=3)")
+
+
+@pytest.mark.parametrize(
+    ("spec", "canonical"),
+    [
+        ("jpeg:q=70", "jpeg(q=70,ss=420)"),
+        ("jpeg:70", "jpeg(q=70,ss=420)"),
+        ("jpeg(quality=70, subsampling=444)", "jpeg(q=70,ss=444)"),
+        ("blur:sigma=1.5", "blur(sigma=1.5)"),
+        ("blur:k=7", "blur(k=7)"),
+        ("noise:var=3", "noise(var=3.0)"),
+        ("osn:wechat", "osn(platform=wechat)"),
+        ("osn:platform=facebook,variant=random", "osn(platform=facebook,variant=random)"),
+        ("resize:scale=0.5+jpeg:q=70", "resize(s=0.5,interp=bilinear)+jpeg(q=70,ss=420)"),
+        ("clean+resize(s=0.5,interp=bilinear)+clean", "resize(s=0.5,interp=bilinear)"),
+    ],
+)
+def test_spec_spellings_share_one_canonical_id(spec, canonical):
+    assert parse_chain(spec).canonical_id == canonical
+    assert parse_chain(canonical).canonical_id == canonical
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("jpeg:q=0", "q"),
+        ("blur:k=4", "odd"),
+        ("blur", "give k"),
+        ("noise:sigma=1,var=1", "one of"),
+        ("osn:myspace", "must be one of"),
+        ("resize:2,bilinear", "needs a key"),
+        ("jpeg:q=70,q=80", "twice"),
+        ("gamma:2", "Unknown perturbation 'gamma'"),
+        ("jpeg[q=70]", "Cannot parse"),
+    ],
+)
+def test_bad_specs_are_refused_with_the_reason(spec, message):
+    with pytest.raises((ValueError, LookupError), match=message):
+        parse_chain(spec)

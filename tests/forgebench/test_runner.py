@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +179,7 @@ def test_precomputed_detector_refuses_perturbations(tiny, tmp_path, monkeypatch)
     fresh.register("invert", PerturbationPlugin("invert", "255 - x", NoParams, lambda x, params, rng: 255 - x))
     monkeypatch.setattr(registry, "perturbations", fresh)
     with Store(tmp_path / "r") as store, pytest.raises(ValueError, match="cannot be run under a perturbation"):
-        run(Job(detector="masks-dir", datasets=tuple(tiny), results=tmp_path / "r", perturbation="invert"), store)
+        run(Job(detector="masks-dir", datasets=tuple(tiny), results=tmp_path / "r", perturbations=("invert",)), store)
 
 
 def test_rescore_from_cached_maps_keeps_scores_and_adds_columns(plugins, tiny, tmp_path):
@@ -231,3 +233,102 @@ def test_runs_with_different_seeds_keep_their_own_cached_maps(plugins, tiny, tmp
         first, second = (store.records(e) for e in store.evaluations())
     assert {r.map_file for r in first}.isdisjoint(r.map_file for r in second)
     assert all((results / r.map_file).is_file() for r in first + second)
+
+
+class Hashing:
+    """Remembers a digest of every input it sees and predicts the left half at the input's own size."""
+
+    weights_digest = None
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[str, tuple[int, ...], str]] = []
+
+    def predict(self, batch):
+        for item in batch:
+            self.inputs.append((item.image_id, item.pixels.shape, hashlib.sha256(item.pixels.tobytes()).hexdigest()))
+        return Scripted(ScriptedOptions()).predict(batch)
+
+
+@pytest.fixture
+def hashing(plugins):
+    built: list[Hashing] = []
+
+    def build(options, device):
+        built.append(Hashing())
+        return built[-1]
+
+    plugins.register("hashing", DetectorPlugin(DetectorCard("hashing", "test"), ScriptedOptions, build))
+    return built
+
+
+TIMING = ("load_seconds", "detect_seconds")
+
+
+def stored(results):
+    """Every record of every evaluation, keyed by (perturbation, image id), timings left out."""
+    with Store(results) as store:
+        return {
+            (e.perturbation, r.image_id): {k: v for k, v in vars(r).items() if k not in TIMING}
+            for e in store.evaluations()
+            for r in store.records(e)
+        }
+
+
+SWEEP = ("clean", "noise:sigma=6", "resize:scale=0.5+jpeg:q=70", "osn:wechat", "blur:k=5")
+
+
+def test_perturbed_inputs_and_records_do_not_depend_on_worker_count(hashing, tiny, tmp_path):
+    for workers, batch_size in ((1, 1), (4, 3)):
+        job = Job("hashing", tuple(tiny), tmp_path / f"w{workers}", perturbations=SWEEP, workers=workers,
+                  batch_size=batch_size)  # fmt: skip
+        with Store(job.results) as store:
+            summary = run(job, store)
+        assert len(summary.outcomes) == len(SWEEP) and summary.calls == len(SWEEP) * math.ceil(7 / batch_size)
+    assert sorted(hashing[0].inputs) == sorted(hashing[1].inputs) and len(hashing[0].inputs) == len(SWEEP) * 7
+    first, second = stored(tmp_path / "w1"), stored(tmp_path / "w4")
+    assert len(first) == len(SWEEP) * 7
+    assert first == second
+
+
+def test_each_perturbation_sees_other_pixels_and_is_keyed_by_its_canonical_id(hashing, tiny, tmp_path):
+    digests = {}
+    for spec in SWEEP:
+        job = Job("hashing", tuple(tiny), tmp_path / "r", perturbations=(spec,))
+        with Store(job.results) as store:
+            run(job, store)
+        digests[spec] = next(seen[1:] for seen in hashing[-1].inputs if seen[0] == "tiny/images/t01.png")
+    assert len({digest for _, digest in digests.values()}) == len(SWEEP)
+    assert digests["resize:scale=0.5+jpeg:q=70"][0] == (12, 16, 3)
+    with Store(tmp_path / "r") as store:
+        keys = {e.perturbation for e in store.evaluations()}
+    assert keys == {
+        "clean", "noise(sigma=6.0)", "resize(s=0.5,interp=bilinear)+jpeg(q=70,ss=420)",
+        "osn(platform=wechat)", "blur(k=5)",
+    }  # fmt: skip
+
+
+def test_resized_input_is_scored_and_cached_at_the_ground_truth_size(hashing, tiny, tmp_path):
+    results = tmp_path / "r"
+    job = Job("hashing", tuple(tiny), results, perturbations=("resize:s=0.25,interp=area",))
+    with Store(results) as store:
+        run(job, store)
+    records = stored(results)
+    record = records[("resize(s=0.25,interp=area)", "tiny/images/t03.png")]
+    assert next(seen[1] for seen in hashing[0].inputs if seen[0] == "tiny/images/t03.png") == (6, 8, 3)
+    assert (record["height"], record["width"]) == (24, 32)
+    assert load_map(results / record["map_file"]).shape == (24, 32)
+    forged = read_mask(tmp_path / "tiny/masks/t03.png", tiny[0].mask_rule).forged
+    left_half = np.zeros((24, 32), bool)
+    left_half[:, :16] = True  # the 8-wide map's left half, resized back to 32 columns
+    counts = confusion(left_half.astype(np.float32), forged)
+    assert (record["tp"], record["fp"], record["fn"]) == (counts.tp, counts.fp, counts.fn)
+
+
+def test_repeated_sweep_makes_no_detector_call(hashing, tiny, tmp_path):
+    job = Job("hashing", tuple(tiny), tmp_path / "r", perturbations=SWEEP)
+    with Store(job.results) as store:
+        first = run(job, store)
+        second = run(job, store)
+    assert first.calls > 0 and sum(o.scored for o in first.outcomes) == len(SWEEP) * 7
+    assert second.calls == 0 and hashing[1].inputs == []
+    assert sum(o.skipped for o in second.outcomes) == len(SWEEP) * 7

@@ -1,0 +1,87 @@
+"""Running evaluation jobs from the command line: datasets and grids by name, progress, summaries, missing data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import typer
+
+from forgebench import paths
+from forgebench.catalog import Catalog, CatalogError, DatasetSpec
+from forgebench.cli.common import console, errors, fail, progress_bars
+from forgebench.configure import configure
+from forgebench.grids import Grid, GridError, adhoc_grid, load_grid
+from forgebench.manifest import DatasetMissingError
+from forgebench.options import OptionError
+from forgebench.registry import UnknownPluginError
+from forgebench.runner import Job, NoDataError, RunSummary
+from forgebench.runner import run as run_job
+from forgebench.store import Store
+
+
+def resolve_datasets(loaded: Catalog, suite: str | None, dataset: Sequence[str] | None) -> list[DatasetSpec]:
+    try:
+        return loaded.resolve(suite, tuple(dataset or ()))
+    except CatalogError as error:
+        fail(str(error))
+
+
+def resolve_grids(names: Sequence[str] | None, specs: Sequence[str] | None) -> list[Grid]:
+    """Named (or YAML-file) grids, plus one ad-hoc grid of the ``--perturb`` specs."""
+    try:
+        grids = [load_grid(name) for name in names or ()]
+        adhoc = adhoc_grid(specs or ())
+    except (GridError, UnknownPluginError, OptionError, ValueError) as error:
+        fail(str(error))
+    return grids + ([adhoc] if adhoc.families else [])
+
+
+def execute(job: Job) -> RunSummary:
+    """Run ``job`` with progress bars; a bad name, option, device or perturbation is refused before writing."""
+    try:
+        configure(job.detector, job.options, job.device)
+        with Store(job.results) as store, progress_bars() as bars:
+            points = f"{len(job.perturbations)} perturbations" if len(job.perturbations) > 3 else job.perturbations
+            shown = points if isinstance(points, str) else ", ".join(points)
+            console.print(f"[bold]{job.detector}[/] · {shown} · results {job.results}", highlight=False)
+            return run_job(job, store, progress=bars)
+    except NoDataError as error:
+        explain_missing(error.missing, job)
+        raise typer.Exit(2) from None
+    except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
+        fail(str(error))
+
+
+def print_summary(summary: RunSummary) -> None:
+    """One line per dataset and perturbation (only those with problems when there are many), then the totals."""
+    many = len(summary.outcomes) > 6
+    for outcome in summary.outcomes:
+        problems = outcome.errors or outcome.invalid
+        if many and not problems:
+            continue
+        where = outcome.dataset if outcome.perturbation == "clean" else f"{outcome.dataset} · {outcome.perturbation}"
+        line = f"  {where}: {outcome.scored} scored, {outcome.skipped} already recorded"
+        if problems:
+            line += f", [red]{outcome.errors} errors, {outcome.invalid} invalid[/]"
+        console.print(line, highlight=False)
+    scored = sum(o.scored for o in summary.outcomes)
+    skipped = sum(o.skipped for o in summary.outcomes)
+    console.print(
+        f"  total: {scored} scored, {skipped} already recorded, {summary.calls} detector calls "
+        f"({len(summary.outcomes)} dataset × perturbation evaluations)",
+        highlight=False,
+    )
+
+
+def explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
+    errors.print("[bold red]No requested dataset was found.[/]")
+    for item in missing:
+        errors.print(
+            f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False, soft_wrap=True
+        )
+    errors.print(
+        f"Data root: {paths.data_root(job.data_root)}. Put each dataset in the folder named by its catalog 'root' "
+        "there, point to it with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
+        "--catalog FILE. `forgebench datasets check --suite all` shows what is found; "
+        "`forgebench list datasets` shows the expected folders."
+    )

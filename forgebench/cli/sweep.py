@@ -1,0 +1,111 @@
+"""``forgebench sweep`` and ``forgebench plot``: robustness over perturbation grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forgebench import paths
+from forgebench.cli.common import (
+    CatalogOption,
+    DataRootOption,
+    DatasetOption,
+    DetectorOptions,
+    DeviceOption,
+    GridOption,
+    PerturbOption,
+    ResultsOption,
+    SuiteOption,
+    WorkersOption,
+    catalog_from,
+    fail,
+)
+from forgebench.cli.evaluate import show_grids
+from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
+from forgebench.runner import Job
+
+OutOption = Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.png files (default: <results>).")]
+
+
+def sweep(
+    detectors: Annotated[list[str], typer.Argument(help="One or more detector names.")],
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    grid: GridOption = None,
+    perturb: PerturbOption = None,
+    limit: Annotated[int | None, typer.Option(help="Score a fixed subset of N images per dataset.")] = None,
+    device: DeviceOption = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per detector call.")] = 8,
+    option: DetectorOptions = None,
+    seed: Annotated[int, typer.Option(help="Seed of stochastic perturbations.")] = 0,
+    workers: WorkersOption = 2,
+    plot: Annotated[bool, typer.Option(help="Also write the robustness plot (PNG) per grid.")] = True,
+    out: OutOption = None,
+    results: ResultsOption = None,
+    data_root: DataRootOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Run DETECTORS over every point of the grids (the clean point included), then tabulate and plot.
+
+    Points already in the store are not run again. --option NAME.key=value goes to detector NAME only,
+    key=value to every detector.
+    """
+    loaded = catalog_from(catalog)
+    if not suite and not dataset:
+        fail("name what to evaluate: --suite S (e.g. all, synthetic) or --dataset D")
+    if not grid and not perturb:
+        fail("name the points: --grid G (imdlbenco, clue, span, osn, demo or a YAML file) and/or --perturb SPEC")
+    grids = resolve_grids(grid, perturb)
+    specs = tuple(dict.fromkeys(spec for g in grids for spec in g.specs()))
+    datasets = tuple(resolve_datasets(loaded, suite, dataset))
+    results_dir = paths.results_dir(results)
+    for detector in dict.fromkeys(detectors):
+        job = Job(
+            detector=detector,
+            datasets=datasets,
+            results=results_dir,
+            options=_options_for(detector, option or ()),
+            device=device,
+            batch_size=batch_size,
+            perturbations=specs,
+            seed=seed,
+            limit=limit,
+            data_root=data_root,
+            workers=workers,
+        )
+        print_summary(execute(job))
+    show_grids(grids, [d.name for d in datasets], seed, results_dir, out or results_dir, loaded, plot=plot)
+
+
+def plot(
+    grid: GridOption = None,
+    perturb: PerturbOption = None,
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the runs to plot.")] = 0,
+    out: OutOption = None,
+    results: ResultsOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Robustness tables and Figure-4-style curves (F1 vs intensity, a line per detector) from stored results."""
+    loaded = catalog_from(catalog)
+    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
+    results_dir = paths.results_dir(results)
+    if not (results_dir / "forgebench.sqlite").exists():
+        fail(f"no results in {results_dir}; run `forgebench sweep DETECTOR --suite S --grid G` first")
+    show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
+
+
+def _options_for(detector: str, pairs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``NAME.key=value`` pairs addressed to ``detector`` (prefix removed) plus the unprefixed ones."""
+    chosen = []
+    for pair in pairs:
+        key = pair.partition("=")[0]
+        owner, dot, _ = key.partition(".")
+        if not dot:
+            chosen.append(pair)
+        elif owner == detector:
+            chosen.append(pair[len(owner) + 1 :])
+    return tuple(chosen)

@@ -1,0 +1,131 @@
+"""Robustness tables: stored results over a perturbation grid, per detector, dataset and point.
+
+Each grid point is tabulated like the clean leaderboard (per-image F1 at the fixed threshold,
+image-count-weighted average over the datasets). Two shapes come out: the summary (one row per
+point, one column per detector, weighted-average F1) and CLUE's Table 2 shape (one row per
+detector, each dataset's F1 under every point of a family, then the weighted average per point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from forgebench import report
+from forgebench.catalog import Catalog
+from forgebench.grids import Family, Grid
+from forgebench.perturb import CLEAN
+from forgebench.store import Store
+
+AVERAGE = "Weighted Avg."
+
+
+@dataclass
+class Robustness:
+    """One leaderboard per point of ``grid`` (the clean point included)."""
+
+    grid: Grid
+    datasets: list[str]
+    boards: dict[str, report.Leaderboard]
+
+    def detectors(self) -> list[str]:
+        return list(dict.fromkeys(label for board in self.boards.values() for label in board.labels()))
+
+    def points(self) -> list[tuple[str, str, str]]:
+        """``(family, label, spec)`` for every point, the clean point first."""
+        return [("clean", CLEAN, CLEAN)] + [(f.name, p.label, p.spec) for f in self.grid.families for p in f.points]
+
+    def f1(self, detector: str, spec: str, dataset: str | None = None) -> float | None:
+        """F1 of one detector under one point: on ``dataset``, or the weighted average (None if not run)."""
+        board = self.boards[spec]
+        if dataset is not None:
+            cell = board.cell(detector, dataset)
+            return cell.score.f1 if cell and cell.score.n_tampered else None
+        row = board.wide().set_index("Detector")
+        if detector not in row.index or not row.loc[detector, "datasets"]:
+            return None
+        return float(row.loc[detector, f"{AVERAGE} F1"])
+
+    def summary(self) -> pd.DataFrame:
+        """Rows = points (family, point, perturbation), columns = detectors, values = weighted-average F1."""
+        rows = []
+        for family, label, spec in self.points():
+            row: dict[str, object] = {"family": family, "point": label, "perturbation": spec}
+            row |= {detector: self.f1(detector, spec) for detector in self.detectors()}
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def table2(self, family: Family) -> pd.DataFrame:
+        """CLUE Table 2 shape: rows = detectors; columns = (dataset, point) F1, clean first, then the averages."""
+        specs = [(CLEAN, CLEAN)] + [(p.label, p.spec) for p in family.points]
+        rows = []
+        for detector in self.detectors():
+            row: dict[tuple[str, str], object] = {("", "Detector"): detector}
+            for dataset in [*self.datasets, None]:
+                for label, spec in specs:
+                    row[(dataset or AVERAGE, label)] = self.f1(detector, spec, dataset)
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+        return frame
+
+    def long(self) -> pd.DataFrame:
+        """One row per detector × dataset × point with every aggregate and count."""
+        frames = []
+        for family, label, spec in self.points():
+            table = self.boards[spec].long()
+            if not table.empty:
+                frames.append(table.assign(family=family, point=label, perturbation=spec))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def incomplete(self) -> list[str]:
+        """Cells marked incomplete on their point's leaderboard, and points a detector has not run."""
+        lines = []
+        for spec, board in self.boards.items():
+            lines += [f"{c.label} on {c.dataset} under {spec}" for c in board.short_cells()]
+            lines += [f"{d} under {spec} (not run)" for d in self.detectors() if d not in board.labels()]
+        return lines
+
+
+def build(store: Store, catalog: Catalog, grid: Grid, datasets: Sequence[str] | None, seed: int = 0) -> Robustness:
+    """Collect the latest results of every detector at every point of ``grid``."""
+    specs = grid.specs()
+    if datasets is None:
+        evaluations = [e for e in store.evaluations() if e.perturbation in specs and e.seed == seed]
+        datasets = list(dict.fromkeys(n for e in evaluations for n in e.manifest.get("requested", [e.dataset])))
+    boards = {spec: report.build(store, catalog, datasets, spec, seed) for spec in specs}
+    present = [d for d in datasets if any(d not in board.missing for board in boards.values())]
+    return Robustness(grid=grid, datasets=present, boards=boards)
+
+
+def markdown(robustness: Robustness) -> str:
+    grid = robustness.grid
+    text = [f"# Robustness: {grid.title} (`{grid.name}`)", "", grid.source, ""]
+    text += ["## Weighted-average F1 per point", "", report.markdown_table(robustness.summary()), ""]
+    for family in grid.families:
+        text += [f"## {family.name}: F1 per dataset ({family.axis})", "", _flat_table(robustness.table2(family)), ""]
+    clean = robustness.boards[CLEAN]
+    text += [f"- {line}" for line in report.protocol_lines(clean) if not line.startswith("Perturbation:")]
+    incomplete = robustness.incomplete()
+    if incomplete:
+        text.append("- Incomplete or not run: " + "; ".join(incomplete) + ".")
+    return "\n".join(text) + "\n"
+
+
+def write(robustness: Robustness, out_dir: Path) -> list[Path]:
+    """``robustness-<grid>.md`` (all tables) and ``robustness-<grid>.csv`` (one row per detector × dataset × point)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"robustness-{robustness.grid.name}"
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv")]
+    paths[0].write_text(markdown(robustness), encoding="utf-8")
+    robustness.long().to_csv(paths[1], index=False)
+    return paths
+
+
+def _flat_table(frame: pd.DataFrame) -> str:
+    flat = frame.copy()
+    flat.columns = [label if not group else f"{group} {label}" for group, label in frame.columns]
+    return report.markdown_table(flat)

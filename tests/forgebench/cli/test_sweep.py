@@ -1,0 +1,65 @@
+"""``forgebench sweep``, ``leaderboard --by perturbation`` and ``plot`` on a tiny dataset."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from builders import pairs_dataset
+
+GRID = """grids:
+  small:
+    title: Small grid
+    source: test
+    families:
+      jpeg: {axis: quality, spec: "jpeg:q={}", values: [90, 50]}
+      osn: {axis: platform, spec: "osn:{}", values: [wechat], labels: [Wc]}
+"""
+
+
+def test_second_sweep_makes_no_detector_call_and_writes_identical_tables(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    grid = tmp_path / "small.yaml"
+    grid.write_text(GRID, encoding="utf-8")
+    results = tmp_path / "results"
+    command = ("sweep", "ela", "all-forged", "--dataset", "tiny", "--grid", grid, "--catalog", catalog,
+               "--results", results)  # fmt: skip
+    first = cli(*command)
+    assert first.exit_code == 0, first.output
+    assert "total: 28 scored, 0 already recorded, 4 detector calls" in first.output  # 4 points × 7 images
+    tables = {p.name: p.read_bytes() for p in results.glob("robustness-small.*")}
+    assert set(tables) == {"robustness-small.md", "robustness-small.csv", "robustness-small.png"}
+    rows = sqlite3.connect(results / "forgebench.sqlite").execute("SELECT count(*) FROM records").fetchone()[0]
+    second = cli(*command)
+    assert second.exit_code == 0, second.output
+    assert second.output.count("total: 0 scored, 28 already recorded, 0 detector calls") == 2
+    assert {p.name: p.read_bytes() for p in results.glob("robustness-small.*") if p.suffix != ".png"} == {
+        name: data for name, data in tables.items() if not name.endswith(".png")
+    }
+    assert sqlite3.connect(results / "forgebench.sqlite").execute("SELECT count(*) FROM records").fetchone()[0] == rows
+    markdown = tables["robustness-small.md"].decode()
+    assert "| all-forged |" in markdown and "tiny Wc" in markdown and "| osn | Wc | osn(platform=wechat) |" in markdown
+
+
+def test_leaderboard_by_perturbation_and_plot_read_the_store(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    results = tmp_path / "results"
+    ran = cli("run", "all-forged", "--dataset", "tiny", "--perturb", "jpeg:70", "--perturb", "clean",
+              "--catalog", catalog, "--results", results)  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    board = cli("leaderboard", "--by", "perturbation", "--catalog", catalog, "--results", results)
+    assert board.exit_code == 0, board.output
+    assert "Robustness (custom)" in board.output and (results / "robustness-custom.png").is_file()
+    one = cli("leaderboard", "--perturb", "jpeg(q=70,ss=420)", "--catalog", catalog, "--results", results)
+    assert one.exit_code == 0 and "Perturbation: jpeg(q=70,ss=420)." in one.output
+    plotted = cli("plot", "--grid", "osn", "--catalog", catalog, "--results", results, "--out", tmp_path / "p")
+    assert plotted.exit_code == 0, plotted.output
+    assert "all-forged under osn(platform=facebook) (not run)" in plotted.output
+    assert (tmp_path / "p" / "robustness-osn.png").is_file()
+
+
+def test_sweep_refuses_a_bad_spec_before_running(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    result = cli("sweep", "ela", "--dataset", "tiny", "--perturb", "jpeg:q=101", "--catalog", catalog,
+                 "--results", tmp_path / "r")  # fmt: skip
+    assert result.exit_code == 2 and "q must be" in result.output
+    assert not (tmp_path / "r" / "forgebench.sqlite").exists()

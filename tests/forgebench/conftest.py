@@ -1,0 +1,38 @@
+"""A hand-built results store shared by the robustness and plot tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from forgebench.store import Record, Store
+
+OSN = ["osn(platform=facebook)", "osn(platform=whatsapp)", "osn(platform=weibo)", "osn(platform=wechat)"]
+
+
+def tampered(image_id: str, hit: bool) -> Record:
+    """A 10-pixel forged region found entirely (F1 1) or missed entirely (F1 0)."""
+    tp, fn = (10, 0) if hit else (0, 10)
+    return Record(image_id, "tampered", "ok", height=10, width=10, tp=tp, fp=0, fn=fn, tn=90,
+                  f1=float(hit), iou=float(hit))  # fmt: skip
+
+
+def add(store: Store, detector: str, dataset: str, perturbation: str, hits: list[bool]) -> None:
+    key = {"detector": detector, "fingerprint": detector * 4, "dataset": dataset, "perturbation": perturbation,
+           "seed": 0, "manifest_digest": dataset}  # fmt: skip
+    evaluation = store.evaluation(key, {"requested": ["a", "b"], "changed_options": {}})
+    store.add(evaluation, [tampered(f"{dataset}/{i}.png", hit) for i, hit in enumerate(hits)])
+
+
+@pytest.fixture
+def osn_results(tmp_path):
+    with Store(tmp_path) as store:
+        for detector, clean_hits in (("good", True), ("weak", False)):
+            for perturbation in ["clean", *OSN]:
+                degraded = perturbation == OSN[-1]
+                add(store, detector, "a", perturbation, [clean_hits and not degraded])
+                add(store, detector, "b", perturbation, [True, False, not degraded])
+        # "weak" never ran under WeChat on dataset b
+        store._db.execute("DELETE FROM records WHERE evaluation = (SELECT id FROM evaluations "
+                          "WHERE detector='weak' AND dataset='b' AND perturbation=?)", [OSN[-1]])  # fmt: skip
+        store._db.commit()
+        yield store

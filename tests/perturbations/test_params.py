@@ -1,0 +1,90 @@
+"""Every perturbation's parameters: bad values refused, details that cover them, canonical ids of the spec strings."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import pytest
+
+from forgebench.contract import PerturbationStep
+from forgebench.perturb import parse_chain
+from perturbations import blur, jpeg, noise, osn, resize
+
+PLUGINS = [jpeg.PLUGIN, blur.PLUGIN, noise.PLUGIN, resize.PLUGIN, osn.PLUGIN]
+
+BAD = [
+    (jpeg.JpegParams, {"q": 0}),
+    (jpeg.JpegParams, {"q": 101}),
+    (jpeg.JpegParams, {"q": 75.5}),
+    (jpeg.JpegParams, {"q": True}),
+    (jpeg.JpegParams, {"ss": 411}),
+    (blur.BlurParams, {}),
+    (blur.BlurParams, {"k": 0}),
+    (blur.BlurParams, {"k": 6}),
+    (blur.BlurParams, {"k": 7.0}),
+    (blur.BlurParams, {"sigma": 0.0}),
+    (blur.BlurParams, {"k": 5, "sigma": -1.0}),
+    (blur.BlurParams, {"sigma": math.nan}),
+    (noise.NoiseParams, {}),
+    (noise.NoiseParams, {"sigma": 3.0, "var": 9.0}),
+    (noise.NoiseParams, {"sigma": -1.0}),
+    (noise.NoiseParams, {"var": -0.5}),
+    (noise.NoiseParams, {"sigma": math.inf}),
+    (resize.ResizeParams, {}),
+    (resize.ResizeParams, {"s": 0.0}),
+    (resize.ResizeParams, {"s": -0.5}),
+    (resize.ResizeParams, {"s": 0.5, "interp": "cubic"}),
+    (osn.OsnParams, {}),
+    (osn.OsnParams, {"platform": "twitter"}),
+    (osn.OsnParams, {"platform": "wechat", "variant": "fixed"}),
+]
+
+
+@pytest.mark.parametrize(("params", "values"), BAD)
+def test_bad_values_are_refused_with_the_plugin_named(params, values):
+    name = next(plugin.name for plugin in PLUGINS if plugin.params is params)
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        params(**values)
+
+
+@pytest.mark.parametrize("plugin", PLUGINS, ids=lambda plugin: plugin.name)
+def test_details_cover_every_parameter(plugin):
+    assert plugin.details.strip() and plugin.summary
+    for field in dataclasses.fields(plugin.params):
+        assert re.search(rf"(^|\s){field.name}:", plugin.details), field.name
+    for alias, target in plugin.aliases.items():
+        assert target in {field.name for field in dataclasses.fields(plugin.params)}, alias
+
+
+@pytest.mark.parametrize(
+    ("spec", "canonical"),
+    [
+        ("jpeg:70", "jpeg(q=70,ss=420)"),
+        ("jpeg(quality=70,subsampling=444)", "jpeg(q=70,ss=444)"),
+        ("blur:k=7", "blur(k=7)"),
+        ("blur(ksize=7,sigma=2)", "blur(k=7,sigma=2.0)"),
+        ("blur:sigma=1.5", "blur(sigma=1.5)"),
+        ("noise:3", "noise(sigma=3.0)"),
+        ("noise:variance=15", "noise(var=15.0)"),
+        ("resize:0.5", "resize(s=0.5,interp=bilinear)"),
+        ("resize:scale=2,interp=lanczos", "resize(s=2.0,interp=lanczos)"),
+        ("osn:wechat", "osn(platform=wechat)"),
+        ("osn(platform=facebook,variant=random)", "osn(platform=facebook,variant=random)"),
+        ("resize:0.5+jpeg:75", "resize(s=0.5,interp=bilinear)+jpeg(q=75,ss=420)"),
+    ],
+)
+def test_spec_strings_give_the_documented_canonical_ids(spec, canonical):
+    assert parse_chain(spec).canonical_id == canonical
+
+
+def test_numbers_built_in_code_are_formatted_from_their_declared_type():
+    assert PerturbationStep("resize", resize.ResizeParams(s=1)).canonical_id == "resize(s=1.0,interp=bilinear)"
+    assert PerturbationStep("noise", noise.NoiseParams(var=7)).canonical_id == "noise(var=7.0)"
+
+
+@pytest.mark.parametrize("spec", ["osn", "resize", "blur", "noise", "jpeg:0", "blur:k=4", "resize:0"])
+def test_spec_strings_with_bad_or_missing_values_are_refused(spec):
+    with pytest.raises(ValueError, match=spec.split(":")[0]):
+        parse_chain(spec)
