@@ -6,6 +6,7 @@ The catalog is data. A user adds datasets or suites with a YAML file of the same
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from importlib import resources
@@ -66,6 +67,9 @@ class DatasetSpec:
     weight: int | None = None
     source: str = ""
     notes: str = ""
+    variant: tuple[str, str, str] | None = None
+    """For an entry expanded from a one-variable ``matrix``: (entry name without the variable, variable, value),
+    e.g. ``("casia1", "osn", "facebook")`` for ``casia1-{osn}``; tables group such datasets like CLUE's Table 2."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,9 @@ def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:
         if not isinstance(document, dict):
             raise CatalogError(f"{origin}: expected a mapping with 'datasets' and/or 'suites'")
         for name, entry in (document.get("datasets") or {}).items():
-            for expanded_name, expanded in _expand_matrix(name, entry, origin):
-                datasets[expanded_name] = _dataset_spec(expanded_name, expanded, origin)
+            for expanded_name, expanded, variant in _expand_matrix(name, entry, origin):
+                spec = _dataset_spec(expanded_name, expanded, origin)
+                datasets[expanded_name] = dataclasses.replace(spec, variant=variant)
         for name, members in (document.get("suites") or {}).items():
             suites[name] = tuple(members)
     for suite, members in suites.items():
@@ -122,18 +127,27 @@ def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:
     return Catalog(datasets=datasets, suites=suites)
 
 
-def _expand_matrix(name: str, entry: dict[str, Any], origin: str) -> list[tuple[str, dict[str, Any]]]:
-    """Expand ``matrix: {var: {value_in_name: value_in_paths, ...}}`` into one entry per combination."""
-    matrix = entry.get("matrix")
+def _expand_matrix(
+    name: str, entry: dict[str, Any], origin: str
+) -> list[tuple[str, dict[str, Any], tuple[str, str, str] | None]]:
+    """Expand ``matrix: {var: {value_in_name: value_in_paths, ...}}`` into one entry per combination.
+
+    Each comes with its :attr:`DatasetSpec.variant` when the matrix has one variable, else None.
+    """
+    matrix = entry.get("matrix") if isinstance(entry, dict) else None
     if not matrix:
-        return [(name, entry)]
+        return [(name, entry, None)]
     variables = list(matrix)
     expanded = []
     for combination in itertools.product(*(matrix[v].items() for v in variables)):
         in_name = {v: pair[0] for v, pair in zip(variables, combination, strict=True)}
         in_text = {v: pair[1] for v, pair in zip(variables, combination, strict=True)}
         body = {k: _substitute(v, in_text, in_name, origin) for k, v in entry.items() if k != "matrix"}
-        expanded.append((name.format(**in_name), body))
+        variant = None
+        if len(variables) == 1:
+            base = name.replace("{" + variables[0] + "}", "").strip("-_ ") or name
+            variant = (base, variables[0], in_name[variables[0]])
+        expanded.append((name.format(**in_name), body, variant))
     return expanded
 
 

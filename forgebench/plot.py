@@ -15,7 +15,7 @@ MARKERS = "osD^v<>ph*"
 def robustness_plot(robustness: Robustness, path: Path) -> Path:
     """Write the PNG: x = the family's points in increasing intensity (clean first), y = F1, a line per detector."""
     families = robustness.grid.families
-    figure = Figure(figsize=(3.6 * len(families) + 1.2, 3.6))
+    figure = Figure(figsize=(3.6 * len(families), 3.6))
     axes = figure.subplots(1, len(families), squeeze=False)
     detectors = robustness.detectors()
     top = max([f for d in detectors for *_, s in robustness.points() if (f := robustness.f1(d, s)) is not None] or [1])
@@ -38,11 +38,9 @@ def robustness_plot(robustness: Robustness, path: Path) -> Path:
         axis.set_ylim(0, min(1.0, top * 1.15 + 0.02))
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("F1 (weighted average)")
-    handles, names = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, names, loc="center right", frameon=False)
-    datasets = ", ".join(robustness.datasets)
-    figure.suptitle(f"{robustness.grid.title} — {datasets}", fontsize=11)
-    figure.tight_layout(rect=(0, 0, 1 - 1.2 / figure.get_figwidth(), 1))
+    figure.suptitle(f"{robustness.grid.title} — {', '.join(robustness.datasets)}", fontsize=11)
+    figure.tight_layout()
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False, fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=130)
+    figure.savefig(path, dpi=130, bbox_inches="tight")  # grows to hold the legend right of the panels
     return path

@@ -42,6 +42,8 @@ class Leaderboard:
     cells: list[Cell] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     expected: dict[str, int | None] = field(default_factory=dict)
+    variants: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Datasets expanded from a one-variable catalog matrix → (base, variable, value), see ``DatasetSpec.variant``."""
 
     def labels(self) -> list[str]:
         return list(dict.fromkeys(c.label for c in self.cells))
@@ -93,6 +95,36 @@ class Leaderboard:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
+        """CLUE Table 2 shape for datasets that are variants of several bases (e.g. the IF-OSN sets).
+
+        For each catalog matrix variable with at least two bases and two values among the datasets: rows =
+        detectors, columns = (base, value) F1, then (Weighted Avg., value) over the bases present.
+        """
+        tables = []
+        for variable in dict.fromkeys(v[1] for v in self.variants.values()):
+            where = {(base, value): d for d, (base, var, value) in self.variants.items() if var == variable}
+            bases = list(dict.fromkeys(base for base, _ in where))
+            values = list(dict.fromkeys(value for _, value in where))
+            if len(bases) >= 2 and len(values) >= 2:
+                tables.append((variable, self._variant_frame(where, bases, values)))
+        return tables
+
+    def _variant_frame(self, where: dict[tuple[str, str], str], bases: list[str], values: list[str]) -> pd.DataFrame:
+        rows = []
+        for label in self.labels():
+            found = {key: c for key, d in where.items() if (c := self.cell(label, d)) and c.score.n_tampered}
+            row: dict[tuple[str, str], object] = {("", "Detector"): label}
+            row |= {(b, v): found[(b, v)].score.f1 if (b, v) in found else None for b in bases for v in values}
+            for value in values:
+                cells = [found[(base, value)] for base in bases if (base, value) in found]
+                f1, counts = [c.score.f1 for c in cells], [c.score.n_tampered for c in cells]
+                row[("Weighted Avg.", value)] = weighted_average(f1, counts) if cells else None
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+        return frame
+
 
 def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, perturbation: str = "clean",
           seed: int = 0) -> Leaderboard:  # fmt: skip
@@ -111,6 +143,7 @@ def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, pertur
     board = Leaderboard(datasets=list(datasets), perturbation=perturbation)
     board.missing = [d for d in datasets if d not in stored]
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
+    board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].variant)}
     labels = _labels([e for e in latest.values() if e.dataset in board.datasets])
     for (fp, dataset), evaluation in latest.items():
         if dataset in board.datasets:
@@ -143,14 +176,22 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record]) -> Cell:
 
 
 def _labels(evaluations: Sequence[Evaluation]) -> dict[str, str]:
-    """Detector name plus its non-default options; the fingerprint is appended where labels would collide."""
+    """Detector name plus its non-default options; the fingerprint is appended where labels would collide.
+
+    Paths are shortened to their last two parts (``run-7/best.safetensors``); the full values stay in the
+    long table and the run manifest.
+    """
     labels = {}
     for e in evaluations:
         changed = e.manifest.get("changed_options", {})
-        shown = ",".join(f"{k}={v}" for k, v in changed.items())
+        shown = ",".join(f"{k}={_short(v)}" for k, v in changed.items())
         labels[e.fingerprint] = f"{e.detector}[{shown}]" if shown else e.detector
     names = list(labels.values())
     return {fp: f"{label} ({fp[:8]})" if names.count(label) > 1 else label for fp, label in labels.items()}
+
+
+def _short(value: object) -> object:
+    return "/".join(value.replace("\\", "/").split("/")[-2:]) if isinstance(value, str) and "/" in value else value
 
 
 def protocol_lines(board: Leaderboard) -> list[str]:
@@ -192,6 +233,8 @@ def markdown(board: Leaderboard) -> str:
     """The leaderboard as a Markdown document: the paper-shaped table, then the details."""
     wide = board.wide().drop(columns="datasets")
     text = ["# forgebench leaderboard", "", markdown_table(wide), ""]
+    for variable, frame in board.by_variant():
+        text += [f"## F1 by {variable} (CLUE Table 2 shape)", "", grouped_markdown_table(frame), ""]
     text += [f"- {line}" for line in protocol_lines(board)]
     long = board.long()
     if not long.empty:
@@ -225,3 +268,10 @@ def markdown_table(frame: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *rows])
+
+
+def grouped_markdown_table(frame: pd.DataFrame) -> str:
+    """A table with (group, label) columns, flattened to ``group label`` headers."""
+    flat = frame.copy()
+    flat.columns = [label if not group else f"{group} {label}" for group, label in frame.columns]
+    return markdown_table(flat)

@@ -106,7 +106,12 @@ def markdown(robustness: Robustness) -> str:
     text = [f"# Robustness: {grid.title} (`{grid.name}`)", "", grid.source, ""]
     text += ["## Weighted-average F1 per point", "", report.markdown_table(robustness.summary()), ""]
     for family in grid.families:
-        text += [f"## {family.name}: F1 per dataset ({family.axis})", "", _flat_table(robustness.table2(family)), ""]
+        text += [
+            f"## {family.name}: F1 per dataset ({family.axis})",
+            "",
+            report.grouped_markdown_table(robustness.table2(family)),
+            "",
+        ]
     clean = robustness.boards[CLEAN]
     text += [f"- {line}" for line in report.protocol_lines(clean) if not line.startswith("Perturbation:")]
     incomplete = robustness.incomplete()
@@ -123,9 +128,3 @@ def write(robustness: Robustness, out_dir: Path) -> list[Path]:
     paths[0].write_text(markdown(robustness), encoding="utf-8")
     robustness.long().to_csv(paths[1], index=False)
     return paths
-
-
-def _flat_table(frame: pd.DataFrame) -> str:
-    flat = frame.copy()
-    flat.columns = [label if not group else f"{group} {label}" for group, label in frame.columns]
-    return report.markdown_table(flat)

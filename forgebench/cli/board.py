@@ -22,6 +22,8 @@ def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
         tables.append(_authentic_table(board))
     for table in tables:
         console.print(table, width=None if console.is_terminal else 1000, crop=False)
+    for variable, frame in board.by_variant():
+        _print_if_it_fits(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
     for line in report.protocol_lines(board):
         console.print(f"[dim]{line}[/]", highlight=False)
     written = report.write(board, out_dir)
@@ -82,11 +84,9 @@ def show_robustness(robustness: Robustness, out_dir: Path, plot: bool = True) ->
         summary.add_row(row.family, row.point, *(report.fmt(v) for v in row[3:]))
     console.print(summary, width=None if console.is_terminal else 1000, crop=False)
     for family in grid.families:
-        table = _table2(robustness.table2(family), f"{family.name}: F1 per dataset and point ({family.axis})")
-        if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
-            console.print(table, crop=False)
-        else:
-            console.print(f"[dim]{table.title}: too wide for this terminal, see the Markdown file[/]", highlight=False)
+        _print_if_it_fits(
+            _table2(robustness.table2(family), f"{family.name}: F1 per dataset and point ({family.axis})")
+        )
     console.print(f"[dim]{grid.source}[/]", highlight=False)
     for line in robustness.incomplete():
         console.print(f"[yellow]incomplete or not run:[/] {line}", highlight=False)
@@ -94,6 +94,13 @@ def show_robustness(robustness: Robustness, out_dir: Path, plot: bool = True) ->
     if plot:
         written.append(robustness_plot(robustness, out_dir / f"robustness-{grid.name}.png"))
     console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _print_if_it_fits(table: Table) -> None:
+    if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+        console.print(table, crop=False)
+    else:
+        console.print(f"[dim]{table.title}: too wide for this terminal, see the Markdown file[/]", highlight=False)
 
 
 def _table2(frame, title: str) -> Table:

@@ -19,8 +19,14 @@ def tampered(image_id: str, hit: bool) -> Record:
 def add(store: Store, detector: str, dataset: str, perturbation: str, hits: list[bool]) -> None:
     key = {"detector": detector, "fingerprint": detector * 4, "dataset": dataset, "perturbation": perturbation,
            "seed": 0, "manifest_digest": dataset}  # fmt: skip
-    evaluation = store.evaluation(key, {"requested": ["a", "b"], "changed_options": {}})
+    evaluation = store.evaluation(key, {"requested": [dataset], "changed_options": {}})
     store.add(evaluation, [tampered(f"{dataset}/{i}.png", hit) for i, hit in enumerate(hits)])
+
+
+@pytest.fixture
+def add_results():
+    """``add(store, detector, dataset, perturbation, hits)``: one evaluation of tampered images, each hit or missed."""
+    return add
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def test_plot_has_a_panel_per_family_and_a_coloured_line_per_detector(osn_result
     table = robustness.build(osn_results, Catalog(datasets={}), load_grid(grid), None)
     path = robustness_plot(table, tmp_path / "out" / "plot.png")
     pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
-    assert pixels.shape[1] == pytest.approx(130 * (3.6 * panels + 1.2), abs=2)
+    assert 130 * 3.6 * panels < pixels.shape[1] < 130 * (3.6 * panels + 2)  # the panels plus the legend
     blue = (np.abs(pixels - [31, 119, 180]).sum(axis=2) < 30).sum()  # matplotlib's first colour
     orange = (np.abs(pixels - [255, 127, 14]).sum(axis=2) < 30).sum()
     assert blue > 200 and orange > 200
