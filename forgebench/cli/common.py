@@ -55,6 +55,11 @@ GridOption = Annotated[
     list[str] | None,
     typer.Option("--grid", "-g", help="Named grid (imdlbenco, clue, span, osn, demo) or grid YAML file; repeatable."),
 ]
+LimitOption = Annotated[int | None, typer.Option(help="Score a fixed subset of N images per dataset.")]
+BatchOption = Annotated[int, typer.Option(min=1, help="Images per detector call.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of stochastic perturbations (recorded; tables read one seed).")]
+ExtraOption = Annotated[list[str] | None, typer.Option(help=f"Optional columns: {', '.join(EXTRA_COLUMNS)}.")]
+OutOption = Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.png files (default: <results>).")]
 WorkersOption = Annotated[
     int, typer.Option(min=1, help="Loader threads (decode + perturb); results never depend on it.")
 ]

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from forgebench import paths
 from forgebench.cli.common import (
+    BatchOption,
     CatalogOption,
     DataRootOption,
     DatasetOption,
     DetectorOptions,
     DeviceOption,
+    ExtraOption,
     GridOption,
+    LimitOption,
+    OutOption,
     PerturbOption,
     ResultsOption,
+    SeedOption,
     SuiteOption,
     WorkersOption,
     catalog_from,
+    checked_extras,
     fail,
 )
 from forgebench.cli.evaluate import show_grids
 from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
 from forgebench.runner import Job
-
-OutOption = Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.png files (default: <results>).")]
 
 
 def sweep(
@@ -35,12 +38,13 @@ def sweep(
     dataset: DatasetOption = None,
     grid: GridOption = None,
     perturb: PerturbOption = None,
-    limit: Annotated[int | None, typer.Option(help="Score a fixed subset of N images per dataset.")] = None,
+    limit: LimitOption = None,
     device: DeviceOption = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per detector call.")] = 8,
+    batch_size: BatchOption = 8,
     option: DetectorOptions = None,
-    seed: Annotated[int, typer.Option(help="Seed of stochastic perturbations.")] = 0,
+    seed: SeedOption = 0,
     workers: WorkersOption = 2,
+    extra: ExtraOption = None,
     plot: Annotated[bool, typer.Option(help="Also write the robustness plot (PNG) per grid.")] = True,
     out: OutOption = None,
     results: ResultsOption = None,
@@ -58,6 +62,7 @@ def sweep(
     if not grid and not perturb:
         fail("name the points: --grid G (imdlbenco, clue, span, osn, demo or a YAML file) and/or --perturb SPEC")
     grids = resolve_grids(grid, perturb)
+    extras = checked_extras(extra)
     specs = tuple(dict.fromkeys(spec for g in grids for spec in g.specs()))
     datasets = tuple(resolve_datasets(loaded, suite, dataset))
     results_dir = paths.results_dir(results)
@@ -74,6 +79,7 @@ def sweep(
             limit=limit,
             data_root=data_root,
             workers=workers,
+            extras=extras,
         )
         print_summary(execute(job))
     show_grids(grids, [d.name for d in datasets], seed, results_dir, out or results_dir, loaded, plot=plot)
@@ -84,7 +90,7 @@ def plot(
     perturb: PerturbOption = None,
     suite: SuiteOption = None,
     dataset: DatasetOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of the runs to plot.")] = 0,
+    seed: SeedOption = 0,
     out: OutOption = None,
     results: ResultsOption = None,
     catalog: CatalogOption = None,
