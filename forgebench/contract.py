@@ -118,7 +118,8 @@ class PerturbationPlugin:
     summary: str
     params: type
     apply: Callable[[np.ndarray, Any, np.random.Generator], np.ndarray]
-    stochastic: bool = False
+    stochastic: bool | Callable[[Any], bool] = False
+    """Whether ``apply`` draws from ``rng``: a constant, or a function of the params for plugins where it depends."""
     aliases: Mapping[str, str] = field(default_factory=dict)
     details: str = ""
 

@@ -19,6 +19,8 @@ from forgebench.contract import PerturbationPlugin, PerturbationStep
 from forgebench.options import OptionError, parse_options
 
 CLEAN = "clean"
+_STEPS = re.compile(r"\+(?=\s*[A-Za-z_])")
+"""``+`` between steps: one followed by a name, not the sign in ``1e+3`` or ``sigma=+3``."""
 _STEP = re.compile(r"^\s*([\w-]+)\s*(?:\((.*)\)|:(.*))?\s*$")
 
 
@@ -36,6 +38,20 @@ class Chain:
     def is_clean(self) -> bool:
         return not self.steps
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether any step draws random numbers (only then does the seed matter)."""
+        for step in self.steps:
+            flag = registry.perturbations.get(step.name).stochastic
+            if flag(step.params) if callable(flag) else flag:
+                return True
+        return False
+
+    def seed_key(self, seed: int) -> int:
+        """The seed results are stored under: ``seed`` for a chain that draws random numbers, else 0, so that
+        deterministic points (the clean one included) are computed once whatever the seed."""
+        return seed if self.stochastic else 0
+
     def apply(self, pixels: np.ndarray, image_id: str, seed: int) -> np.ndarray:
         for index, step in enumerate(self.steps):
             plugin = registry.perturbations.get(step.name)
@@ -46,6 +62,14 @@ class Chain:
                     f"perturbation {step.canonical_id} returned {pixels.dtype} {pixels.shape}, not H×W×3 uint8"
                 )
         return pixels
+
+
+def stored_seed(spec: str, seed: int) -> int:
+    """The seed results of ``spec`` at ``seed`` are stored under (``seed`` itself if its plugins are missing)."""
+    try:
+        return parse_chain(spec).seed_key(seed)
+    except (LookupError, ValueError):
+        return seed
 
 
 def step_rng(seed: int, image_id: str, chain_id: str, step: int) -> np.random.Generator:
@@ -64,7 +88,7 @@ def parse_chain(text: str) -> Chain:
     ``jpeg(q=70,ss=420)`` is what the store, the seed and the tables use.
     """
     steps = []
-    for part in text.split("+"):
+    for part in _STEPS.split(text):
         match = _STEP.match(part)
         if not match:
             raise ValueError(f"Cannot parse perturbation {part!r} in {text!r}; expected name:k=v,... or name(k=v,...)")
@@ -74,10 +98,8 @@ def parse_chain(text: str) -> Chain:
         pairs = _named([a.strip() for a in (arguments or "").split(",") if a.strip()], plugin)
         try:
             params = parse_options(plugin.params, pairs, f"perturbation {name}")
-        except OptionError:
-            raise
         except ValueError as error:
-            raise OptionError(f"perturbation {part.strip()!r}: {error}") from None
+            raise error if isinstance(error, OptionError) else OptionError(f"{part.strip()!r}: {error}") from None
         if name != CLEAN:
             steps.append(PerturbationStep(name=name, params=params))
     return Chain(steps=tuple(steps))

@@ -13,7 +13,17 @@ MARKERS = "osD^v<>ph*"
 
 
 def robustness_plot(robustness: Robustness, path: Path) -> Path:
-    """Write the PNG: x = the family's points in increasing intensity (clean first), y = F1, a line per detector."""
+    """Write :func:`robustness_figure` as a PNG at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    robustness_figure(robustness).savefig(path, dpi=130, bbox_inches="tight")  # grows to hold the legend
+    return path
+
+
+def robustness_figure(robustness: Robustness) -> Figure:
+    """A panel per family: x = its points in increasing intensity (clean first), y = F1, a line per detector.
+
+    Points where a detector was not scored on every dataset are left out of its line (see ``Robustness.f1``).
+    """
     families = robustness.grid.families
     figure = Figure(figsize=(3.6 * len(families), 3.6))
     axes = figure.subplots(1, len(families), squeeze=False)
@@ -41,6 +51,4 @@ def robustness_plot(robustness: Robustness, path: Path) -> Path:
     figure.suptitle(f"{robustness.grid.title} — {', '.join(robustness.datasets)}", fontsize=11)
     figure.tight_layout()
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False, fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=130, bbox_inches="tight")  # grows to hold the legend right of the panels
-    return path
+    return figure

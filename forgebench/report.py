@@ -14,6 +14,7 @@ import pandas as pd
 
 from forgebench.catalog import Catalog
 from forgebench.metrics import EXTRA_FIELDS, PROTOCOL, Confusion, DatasetScore, ImageScore, aggregate, weighted_average
+from forgebench.perturb import stored_seed
 from forgebench.store import Evaluation, Record, Store
 
 EXTRA_MEANS = tuple(column for columns in EXTRA_FIELDS.values() for column in columns)
@@ -98,12 +99,16 @@ class Leaderboard:
     def by_variant(self) -> list[tuple[str, pd.DataFrame]]:
         """CLUE Table 2 shape for datasets that are variants of several bases (e.g. the IF-OSN sets).
 
-        For each catalog matrix variable with at least two bases and two values among the datasets: rows =
-        detectors, columns = (base, value) F1, then (Weighted Avg., value) over the bases present.
+        For each catalog matrix variable with at least two bases and two values among the datasets with results: rows =
+        detectors, columns = (base, value) F1, then (Weighted Avg., value) where every base was scored.
         """
         tables = []
         for variable in dict.fromkeys(v[1] for v in self.variants.values()):
-            where = {(base, value): d for d, (base, var, value) in self.variants.items() if var == variable}
+            where = {
+                (base, value): d
+                for d, (base, var, value) in self.variants.items()
+                if var == variable and d not in self.missing
+            }
             bases = list(dict.fromkeys(base for base, _ in where))
             values = list(dict.fromkeys(value for _, value in where))
             if len(bases) >= 2 and len(values) >= 2:
@@ -119,7 +124,8 @@ class Leaderboard:
             for value in values:
                 cells = [found[(base, value)] for base in bases if (base, value) in found]
                 f1, counts = [c.score.f1 for c in cells], [c.score.n_tampered for c in cells]
-                row[("Weighted Avg.", value)] = weighted_average(f1, counts) if cells else None
+                complete = len(cells) == len(bases)  # an average over fewer bases would not compare
+                row[("Weighted Avg.", value)] = weighted_average(f1, counts) if complete else None
             rows.append(row)
         frame = pd.DataFrame(rows)
         frame.columns = pd.MultiIndex.from_tuples(frame.columns)
@@ -133,6 +139,7 @@ def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, pertur
     Without ``datasets``: every dataset the stored runs asked for, so those that were absent show as missing.
     """
     latest: dict[tuple[str, str], Evaluation] = {}
+    seed = stored_seed(perturbation, seed)
     for evaluation in store.evaluations():
         if evaluation.perturbation == perturbation and evaluation.seed == seed:
             latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation

@@ -1,7 +1,9 @@
 """Robustness tables: stored results over a perturbation grid, per detector, dataset and point.
 
 Each grid point is tabulated like the clean leaderboard (per-image F1 at the fixed threshold,
-image-count-weighted average over the datasets). Two shapes come out: the summary (one row per
+image-count-weighted average over the datasets). A point's average is given only where the detector
+was scored on every dataset of the table, so that no curve mixes different sets of datasets; the
+gaps are named. Two shapes come out: the summary (one row per
 point, one column per detector, weighted-average F1) and CLUE's Table 2 shape (one row per
 detector, each dataset's F1 under every point of a family, then the weighted average per point).
 """
@@ -17,7 +19,8 @@ import pandas as pd
 from forgebench import report
 from forgebench.catalog import Catalog
 from forgebench.grids import Family, Grid
-from forgebench.perturb import CLEAN
+from forgebench.metrics import weighted_average
+from forgebench.perturb import CLEAN, stored_seed
 from forgebench.store import Store
 
 AVERAGE = "Weighted Avg."
@@ -39,15 +42,21 @@ class Robustness:
         return [("clean", CLEAN, CLEAN)] + [(f.name, p.label, p.spec) for f in self.grid.families for p in f.points]
 
     def f1(self, detector: str, spec: str, dataset: str | None = None) -> float | None:
-        """F1 of one detector under one point: on ``dataset``, or the weighted average (None if not run)."""
-        board = self.boards[spec]
+        """F1 of one detector under one point: on ``dataset``, or the weighted average over all the datasets.
+
+        None where it was not scored (on the dataset, or on any one of the datasets for the average).
+        """
         if dataset is not None:
-            cell = board.cell(detector, dataset)
+            cell = self.boards[spec].cell(detector, dataset)
             return cell.score.f1 if cell and cell.score.n_tampered else None
-        row = board.wide().set_index("Detector")
-        if detector not in row.index or not row.loc[detector, "datasets"]:
+        scores = [self.boards[spec].cell(detector, d) for d in self.datasets]
+        if not scores or not all(cell and cell.score.n_tampered for cell in scores):
             return None
-        return float(row.loc[detector, f"{AVERAGE} F1"])
+        return weighted_average([c.score.f1 for c in scores], [c.score.n_tampered for c in scores])
+
+    def unscored(self, detector: str, spec: str) -> list[str]:
+        """The datasets on which ``detector`` has no scored tampered image under ``spec``."""
+        return [d for d in self.datasets if self.f1(detector, spec, d) is None]
 
     def summary(self) -> pd.DataFrame:
         """Rows = points (family, point, perturbation), columns = detectors, values = weighted-average F1."""
@@ -82,11 +91,16 @@ class Robustness:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def incomplete(self) -> list[str]:
-        """Cells marked incomplete on their point's leaderboard, and points a detector has not run."""
+        """Cells marked incomplete on their point's leaderboard, and datasets a detector was not scored on."""
         lines = []
         for spec, board in self.boards.items():
             lines += [f"{c.label} on {c.dataset} under {spec}" for c in board.short_cells()]
-            lines += [f"{d} under {spec} (not run)" for d in self.detectors() if d not in board.labels()]
+            for detector in self.detectors():
+                missing = self.unscored(detector, spec)
+                if len(missing) == len(self.datasets):
+                    lines.append(f"{detector} under {spec} (not run)")
+                elif missing:
+                    lines.append(f"{detector} under {spec}: not scored on {', '.join(missing)}")
         return lines
 
 
@@ -94,7 +108,8 @@ def build(store: Store, catalog: Catalog, grid: Grid, datasets: Sequence[str] | 
     """Collect the latest results of every detector at every point of ``grid``."""
     specs = grid.specs()
     if datasets is None:
-        evaluations = [e for e in store.evaluations() if e.perturbation in specs and e.seed == seed]
+        seeds = {spec: stored_seed(spec, seed) for spec in specs}
+        evaluations = [e for e in store.evaluations() if seeds.get(e.perturbation) == e.seed]
         datasets = list(dict.fromkeys(n for e in evaluations for n in e.manifest.get("requested", [e.dataset])))
     boards = {spec: report.build(store, catalog, datasets, spec, seed) for spec in specs}
     present = [d for d in datasets if any(d not in board.missing for board in boards.values())]

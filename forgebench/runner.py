@@ -111,7 +111,6 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "changed_options": changed_options(plugin, options),
         "weights_digest": built.weights_digest,
         "device": device,
-        "seed": job.seed,
         "requested": [spec.name for spec in job.datasets],
         "extras": list(job.extras),
         "protocol": PROTOCOL,
@@ -121,17 +120,16 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
     with ThreadPoolExecutor(max(1, job.workers), thread_name_prefix="forgebench-load") as loaders:
         for chain in chains:
             for manifest in manifests:
-                evaluation = store.evaluation(
-                    {
-                        "detector": job.detector,
-                        "fingerprint": summary.fingerprint,
-                        "dataset": manifest.spec.name,
-                        "perturbation": chain.canonical_id,
-                        "seed": job.seed,
-                        "manifest_digest": manifest.digest,
-                    },
-                    {**context, "perturbation": chain.canonical_id, "dataset": _dataset_facts(manifest)},
-                )
+                key = {
+                    "detector": job.detector,
+                    "fingerprint": summary.fingerprint,
+                    "dataset": manifest.spec.name,
+                    "perturbation": chain.canonical_id,
+                    "seed": chain.seed_key(job.seed),
+                    "manifest_digest": manifest.digest,
+                }
+                facts = {"perturbation": key["perturbation"], "seed": key["seed"], "dataset": _dataset_facts(manifest)}
+                evaluation = store.evaluation(key, context | facts)
                 calls_before = detector.calls
                 outcome = _evaluate(job, store, evaluation, manifest, detector, chain, loaders, progress)
                 outcome.calls = detector.calls - calls_before

@@ -7,7 +7,7 @@ Give ``k`` (odd kernel size, px), ``sigma`` (standard deviation, px) or both:
 - only ``sigma``: the kernel size is round(6σ + 1), forced odd, as OpenCV does for uint8 images.
 - both: used as given.
 
-OpenCV blurs uint8 in fixed point; a float implementation with the same kernel matches it within ±1 grey level.
+OpenCV blurs uint8 in fixed point, so it may differ by ±1 grey level from an exact float convolution.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ PILLOW_SUBSAMPLING = {444: 0, 422: 1, 420: 2}
 def encode_jpeg(pixels: np.ndarray, quality: int, subsampling: int, progressive: bool = False) -> bytes:
     """H×W×3 uint8 RGB → JPEG file bytes at IJG ``quality`` 1–100 and ``subsampling`` 444, 422 or 420.
 
-    Baseline unless ``progressive``; Huffman tables are libjpeg's standard ones (no ``optimize``).
+    Baseline with libjpeg's standard Huffman tables unless ``progressive`` (libjpeg then always optimises them);
+    the quantisation tables, and so the decoded pixels, do not depend on either.
     """
     buffer = BytesIO()
     Image.fromarray(pixels).save(

@@ -19,10 +19,12 @@ from perturbations.codec import PILLOW_SUBSAMPLING, decode_jpeg, encode_jpeg
 class JpegParams:
     """``q``: IJG quality 1–100; ``ss``: chroma subsampling 444, 422 or 420."""
 
-    q: int = 75
+    q: int | None = None
     ss: Literal[444, 422, 420] = 420
 
     def __post_init__(self) -> None:
+        if self.q is None:
+            raise ValueError("jpeg: give the quality q (1–100), e.g. jpeg:q=70")
         if isinstance(self.q, bool) or not isinstance(self.q, int) or not 1 <= self.q <= 100:
             raise ValueError(f"jpeg: q must be an integer 1–100, got {self.q!r}")
         if self.ss not in PILLOW_SUBSAMPLING:

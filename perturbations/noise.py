@@ -1,8 +1,8 @@
 """Additive Gaussian noise, i.i.d. per pixel and per channel, on the 0–255 scale.
 
 ``sigma`` is a standard deviation; ``var`` is a variance, the unit of IMDL-BenCo's ``GaussNoise(var_limit=(v, v))``
-under albumentations 1.3.0, and is run as σ = √var. Noise is added in float64 from the per-image generator, then
-rounded to nearest and clipped.
+under albumentations 1.3.0, converted to σ = √var (the canonical id names σ). Noise is added in float64 from the
+per-image generator, then rounded to nearest and clipped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from perturbations.codec import round_to_uint8
 
 @dataclass(frozen=True)
 class NoiseParams:
-    """Exactly one of ``sigma`` (standard deviation) and ``var`` (variance), both on the 0–255 scale."""
+    """Exactly one of ``sigma`` (standard deviation) and ``var`` (variance), both on the 0–255 scale.
+
+    A variance is converted on construction (``sigma`` = √var, ``var`` cleared), so one noise level has one
+    canonical id and one random stream however it was written.
+    """
 
     sigma: float | None = None
     var: float | None = None
@@ -28,21 +32,15 @@ class NoiseParams:
             raise ValueError(
                 f"noise: give exactly one of sigma (std) and var (variance), got sigma={self.sigma}, var={self.var}"
             )
-        for name in ("sigma", "var"):
-            value = getattr(self, name)
-            if value is not None:
-                if not math.isfinite(value) or value < 0:
-                    raise ValueError(f"noise: {name} must be a finite number ≥ 0 on the 0–255 scale, got {value!r}")
-                object.__setattr__(self, name, float(value))
-
-    @property
-    def std(self) -> float:
-        """The standard deviation actually used, on the 0–255 scale."""
-        return self.sigma if self.sigma is not None else math.sqrt(self.var)
+        name, value = ("sigma", self.sigma) if self.sigma is not None else ("var", self.var)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"noise: {name} must be a finite number > 0 on the 0–255 scale, got {value!r}")
+        object.__setattr__(self, "sigma", float(self.sigma) if self.sigma is not None else math.sqrt(value))
+        object.__setattr__(self, "var", None)
 
 
 def _add_noise(pixels: np.ndarray, params: NoiseParams, rng: np.random.Generator) -> np.ndarray:
-    return round_to_uint8(pixels + rng.normal(0.0, params.std, pixels.shape))
+    return round_to_uint8(pixels + rng.normal(0.0, params.sigma, pixels.shape))
 
 
 PLUGIN = PerturbationPlugin(
@@ -54,8 +52,9 @@ PLUGIN = PerturbationPlugin(
     aliases={"std": "sigma", "variance": "var"},
     details=(
         "sigma: standard deviation on the 0–255 scale (SPAN / PSCC-Net / ObjectFormer 'σ'). "
-        "var: variance on the 0–255 scale, IMDL-BenCo's var_limit under albumentations 1.3.0, run as σ = √var "
-        "(var 3, 7, 11, 15, 19, 23 → σ 1.732, 2.646, 3.317, 3.873, 4.359, 4.796). Give exactly one. "
+        "var: variance on the 0–255 scale, IMDL-BenCo's var_limit under albumentations 1.3.0, converted to σ = √var "
+        "(var 3, 7, 11, 15, 19, 23 → σ 1.732, 2.646, 3.317, 3.873, 4.359, 4.796), which the canonical id names. "
+        "Give exactly one, > 0. "
         "Added in float64 per pixel and channel from the per-image generator, rounded to nearest, clipped."
     ),
 )

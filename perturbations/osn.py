@@ -178,7 +178,7 @@ PLUGIN = PerturbationPlugin(
     summary="simulated social-network transmission (Facebook, WhatsApp, Weibo, WeChat): resize + JPEG",
     params=OsnParams,
     apply=_transmit_and_decode,
-    stochastic=True,
+    stochastic=lambda params: params.variant == "random",
     details="\n".join(
         [
             "platform: facebook, whatsapp, weibo or wechat (simulated recipes, not real platform output). "

@@ -7,12 +7,16 @@ from pathlib import Path
 from rich.measure import Measurement
 from rich.table import Table
 
-from forgebench import report
+from forgebench import report, robustness
+from forgebench.catalog import Catalog
 from forgebench.cli.common import console
+from forgebench.grids import Grid, adhoc_grid
 from forgebench.metrics import PROTOCOL
+from forgebench.perturb import CLEAN, stored_seed
 from forgebench.plot import robustness_plot
 from forgebench.robustness import AVERAGE, Robustness
 from forgebench.robustness import write as write_robustness
+from forgebench.store import Store
 
 
 def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
@@ -71,8 +75,18 @@ def _detector_table(title: str, headers: list[str]) -> Table:
     return table
 
 
-def show_robustness(robustness: Robustness, out_dir: Path, plot: bool = True) -> None:
-    """Print the weighted-F1 summary and the Table-2-shaped tables that fit, then write the files (and the plot)."""
+def show_robustness(robustness: Robustness, out_dir: Path, tables: bool = True, plot: bool = True) -> None:
+    """Print the weighted-F1 summary and the Table-2-shaped tables that fit and write them; write the plot."""
+    written = []
+    if tables:
+        _print_robustness(robustness)
+        written += write_robustness(robustness, out_dir)
+    if plot:
+        written.append(robustness_plot(robustness, out_dir / f"robustness-{robustness.grid.name}.png"))
+    console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _print_robustness(robustness: Robustness) -> None:
     grid = robustness.grid
     summary = _detector_columns(
         f"Robustness ({grid.name}): weighted-average F1 at threshold {PROTOCOL['threshold']}, "
@@ -90,10 +104,6 @@ def show_robustness(robustness: Robustness, out_dir: Path, plot: bool = True) ->
     console.print(f"[dim]{grid.source}[/]", highlight=False)
     for line in robustness.incomplete():
         console.print(f"[yellow]incomplete or not run:[/] {line}", highlight=False)
-    written = write_robustness(robustness, out_dir)
-    if plot:
-        written.append(robustness_plot(robustness, out_dir / f"robustness-{grid.name}.png"))
-    console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
 
 
 def _print_if_it_fits(table: Table) -> None:
@@ -124,3 +134,22 @@ def _detector_columns(title: str, keys: list[str], detectors: list[str]) -> Tabl
     for detector in detectors:
         table.add_column(detector, justify="right", no_wrap=True)
     return table
+
+
+def show_grids(
+    grids: list[Grid],
+    datasets: list[str] | None,
+    seed: int,
+    results: Path,
+    out: Path,
+    catalog: Catalog,
+    tables: bool = True,
+    plot: bool = True,
+) -> None:
+    """Robustness tables and plots for ``grids`` from the store; without grids, every stored perturbation."""
+    with Store(results) as store:
+        if not grids:
+            stored = [e.perturbation for e in store.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
+            grids = [adhoc_grid([spec for spec in dict.fromkeys(stored) if spec != CLEAN])]
+        for grid in grids:
+            show_robustness(robustness.build(store, catalog, grid, datasets, seed), out, tables=tables, plot=plot)

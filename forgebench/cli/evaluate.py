@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from forgebench import paths, registry, report, robustness
-from forgebench.catalog import Catalog, CatalogError
-from forgebench.cli.board import show_leaderboard, show_robustness
+from forgebench import paths, registry, report
+from forgebench.catalog import CatalogError
+from forgebench.cli.board import show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
     CatalogOption,
@@ -35,7 +34,7 @@ from forgebench.cli.common import (
     fail,
 )
 from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
-from forgebench.grids import Grid, adhoc_grid, load_grid
+from forgebench.grids import load_grid
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
 from forgebench.perturb import CLEAN, parse_chain
@@ -131,18 +130,6 @@ def leaderboard(
     with Store(results_dir) as store:
         board = report.build(store, loaded, names, spec, seed)
     show_leaderboard(board, out or results_dir)
-
-
-def show_grids(
-    grids: list[Grid], names: list[str] | None, seed: int, results_dir: Path, out: Path, loaded: Catalog, plot: bool
-) -> None:
-    """Robustness tables (and plots) for ``grids``; without grids, every stored perturbation."""
-    with Store(results_dir) as store:
-        if not grids:
-            stored = dict.fromkeys(e.perturbation for e in store.evaluations() if e.seed == seed)
-            grids = [adhoc_grid([spec for spec in stored if spec != CLEAN])]
-        for chosen in grids:
-            show_robustness(robustness.build(store, loaded, chosen, names, seed), out, plot=plot)
 
 
 def rescore(

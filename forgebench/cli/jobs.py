@@ -13,6 +13,7 @@ from forgebench.configure import configure
 from forgebench.grids import Grid, GridError, adhoc_grid, load_grid
 from forgebench.manifest import DatasetMissingError
 from forgebench.options import OptionError
+from forgebench.perturb import parse_chain
 from forgebench.registry import UnknownPluginError
 from forgebench.runner import Job, NoDataError, RunSummary
 from forgebench.runner import run as run_job
@@ -40,9 +41,9 @@ def execute(job: Job) -> RunSummary:
     """Run ``job`` with progress bars; a bad name, option, device or perturbation is refused before writing."""
     try:
         configure(job.detector, job.options, job.device)
+        points = list(dict.fromkeys(parse_chain(spec).canonical_id for spec in job.perturbations))
+        shown = f"{len(points)} perturbations" if len(points) > 3 else ", ".join(points)
         with Store(job.results) as store, progress_bars() as bars:
-            points = f"{len(job.perturbations)} perturbations" if len(job.perturbations) > 3 else job.perturbations
-            shown = points if isinstance(points, str) else ", ".join(points)
             console.print(f"[bold]{job.detector}[/] · {shown} · results {job.results}", highlight=False)
             return run_job(job, store, progress=bars)
     except NoDataError as error:

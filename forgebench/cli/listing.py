@@ -102,7 +102,8 @@ def _perturbations() -> None:
         if plugin.aliases:
             grid.add_row("  also", ", ".join(f"{alias} = {key}" for alias, key in plugin.aliases.items()))
         if plugin.stochastic:
-            grid.add_row("  random", "draws from a generator seeded by (seed, image id, spec)")
+            when = "" if plugin.stochastic is True else " (for some settings, see details)"
+            grid.add_row("  random", f"draws from a generator seeded by (seed, image id, spec){when}")
         for index, line in enumerate(plugin.details.splitlines()):
             grid.add_row("  details" if index == 0 else "", line)
         console.print(f"[bold]{name}[/] — {plugin.summary}", highlight=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from forgebench import paths
+from forgebench.cli.board import show_grids
 from forgebench.cli.common import (
     BatchOption,
     CatalogOption,
@@ -27,8 +29,10 @@ from forgebench.cli.common import (
     checked_extras,
     fail,
 )
-from forgebench.cli.evaluate import show_grids
 from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
+from forgebench.configure import configure
+from forgebench.options import OptionError
+from forgebench.registry import UnknownPluginError
 from forgebench.runner import Job
 
 
@@ -45,6 +49,7 @@ def sweep(
     seed: SeedOption = 0,
     workers: WorkersOption = 2,
     extra: ExtraOption = None,
+    retry_errors: Annotated[bool, typer.Option(help="Retry images recorded as errors.")] = False,
     plot: Annotated[bool, typer.Option(help="Also write the robustness plot (PNG) per grid.")] = True,
     out: OutOption = None,
     results: ResultsOption = None,
@@ -66,12 +71,19 @@ def sweep(
     specs = tuple(dict.fromkeys(spec for g in grids for spec in g.specs()))
     datasets = tuple(resolve_datasets(loaded, suite, dataset))
     results_dir = paths.results_dir(results)
-    for detector in dict.fromkeys(detectors):
+    chosen = list(dict.fromkeys(detectors))
+    options = {detector: _options_for(detector, option or (), chosen) for detector in chosen}
+    for detector in chosen:  # refuse a bad name, option or device before anything runs
+        try:
+            configure(detector, options[detector], device)
+        except (UnknownPluginError, OptionError, ValueError) as error:
+            fail(str(error))
+    for detector in chosen:
         job = Job(
             detector=detector,
             datasets=datasets,
             results=results_dir,
-            options=_options_for(detector, option or ()),
+            options=options[detector],
             device=device,
             batch_size=batch_size,
             perturbations=specs,
@@ -80,6 +92,7 @@ def sweep(
             data_root=data_root,
             workers=workers,
             extras=extras,
+            retry_errors=retry_errors,
         )
         print_summary(execute(job))
     show_grids(grids, [d.name for d in datasets], seed, results_dir, out or results_dir, loaded, plot=plot)
@@ -95,23 +108,27 @@ def plot(
     results: ResultsOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """Robustness tables and Figure-4-style curves (F1 vs intensity, a line per detector) from stored results."""
+    """Figure-4-style curves from stored results: F1 vs intensity, a panel per perturbation kind, a line per detector.
+
+    Writes robustness-<grid>.png only; `leaderboard --by perturbation` gives the tables.
+    """
     loaded = catalog_from(catalog)
     names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
     results_dir = paths.results_dir(results)
     if not (results_dir / "forgebench.sqlite").exists():
         fail(f"no results in {results_dir}; run `forgebench sweep DETECTOR --suite S --grid G` first")
-    show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
+    show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, tables=False)
 
 
-def _options_for(detector: str, pairs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def _options_for(detector: str, pairs: Sequence[str], detectors: Sequence[str]) -> tuple[str, ...]:
     """``NAME.key=value`` pairs addressed to ``detector`` (prefix removed) plus the unprefixed ones."""
     chosen = []
     for pair in pairs:
-        key = pair.partition("=")[0]
-        owner, dot, _ = key.partition(".")
+        owner, dot, _ = pair.partition("=")[0].partition(".")
         if not dot:
             chosen.append(pair)
+        elif owner not in detectors:
+            fail(f"--option {pair}: {owner!r} is not one of the detectors swept ({', '.join(detectors)})")
         elif owner == detector:
             chosen.append(pair[len(owner) + 1 :])
     return tuple(chosen)

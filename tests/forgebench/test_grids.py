@@ -14,13 +14,12 @@ def test_imdlbenco_grid_is_exactly_its_lists_with_variances_run_as_sigma():
     assert grid.specs() == [
         "clean",
         *(f"blur(k={k})" for k in (3, 7, 11, 15, 19, 23)),
-        *(f"noise(var={v}.0)" for v in (3, 7, 11, 15, 19, 23)),
+        *(f"noise(sigma={math.sqrt(v)!r})" for v in (3, 7, 11, 15, 19, 23)),
         *(f"jpeg(q={q},ss=420)" for q in (100, 90, 80, 70, 60, 50)),
     ]
     noise = next(f for f in grid.families if f.name == "noise")
-    for point in noise.points:
-        variance = float(point.spec.removeprefix("noise(var=").removesuffix(")"))
-        assert point.label == f"{variance:g} (σ {math.sqrt(variance):.3f})"
+    for point, variance in zip(noise.points, (3, 7, 11, 15, 19, 23), strict=True):
+        assert point.label == f"{variance} (σ {math.sqrt(variance):.3f})"
     assert "σ = √v" in grid.source
 
 

@@ -1,4 +1,4 @@
-"""The robustness plot: a PNG with one panel per perturbation kind and one line per detector."""
+"""The robustness plot: one panel per perturbation kind, one line per detector, values from the tables."""
 
 from __future__ import annotations
 
@@ -9,15 +9,30 @@ from PIL import Image
 from forgebench import robustness
 from forgebench.catalog import Catalog
 from forgebench.grids import load_grid
-from forgebench.plot import robustness_plot
+from forgebench.plot import robustness_figure, robustness_plot
 
 
 @pytest.mark.parametrize(("grid", "panels"), [("osn", 1), ("demo", 2)])
-def test_plot_has_a_panel_per_family_and_a_coloured_line_per_detector(osn_results, tmp_path, grid, panels):
+def test_each_panel_draws_every_detector_at_its_points(osn_results, grid, panels):
     table = robustness.build(osn_results, Catalog(datasets={}), load_grid(grid), None)
+    axes = robustness_figure(table).axes
+    assert [axis.get_title() for axis in axes] == [family.name for family in table.grid.families]
+    for axis, family in zip(axes, table.grid.families, strict=True):
+        assert [tick.get_text() for tick in axis.get_xticklabels()] == ["clean", *(p.label for p in family.points)]
+        for line, detector in zip(axis.get_lines(), ["good", "weak"], strict=True):
+            expected = [table.f1(detector, spec) for spec in ["clean", *(p.spec for p in family.points)]]
+            drawn = line.get_ydata()
+            assert line.get_label() == detector
+            assert [None if np.isnan(v) else pytest.approx(v) for v in drawn] == expected
+    osn_axis = axes[-1]
+    assert list(osn_axis.get_lines()[0].get_ydata()) == pytest.approx([0.75, 0.75, 0.75, 0.75, 0.25])
+
+
+def test_png_holds_the_panels_and_the_legend(osn_results, tmp_path):
+    table = robustness.build(osn_results, Catalog(datasets={}), load_grid("demo"), None)
     path = robustness_plot(table, tmp_path / "out" / "plot.png")
     pixels = np.asarray(Image.open(path).convert("RGB")).astype(int)
-    assert 130 * 3.6 * panels < pixels.shape[1] < 130 * (3.6 * panels + 2)  # the panels plus the legend
-    blue = (np.abs(pixels - [31, 119, 180]).sum(axis=2) < 30).sum()  # matplotlib's first colour
+    assert 130 * 3.6 * 2 < pixels.shape[1] < 130 * (3.6 * 2 + 2)  # two panels plus the legend
+    blue = (np.abs(pixels - [31, 119, 180]).sum(axis=2) < 30).sum()  # matplotlib's first two colours
     orange = (np.abs(pixels - [255, 127, 14]).sum(axis=2) < 30).sum()
     assert blue > 200 and orange > 200

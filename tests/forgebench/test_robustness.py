@@ -19,13 +19,16 @@ def test_weighted_average_per_point_and_table2_shape(osn_results):
     assert summary.loc["Fb", "good"] == pytest.approx(0.75)
     assert summary.loc["Wc", "good"] == pytest.approx(0.25)
     assert summary.loc["Wa", "weak"] == pytest.approx(0.5)
-    assert summary.loc["Wc", "weak"] == pytest.approx(0.0)  # dataset a only: b was not scored
+    assert pd.isna(summary.loc["Wc", "weak"])  # b was not scored: an average over a alone would mislead
     shaped = table.table2(load_grid("osn").families[0]).set_index(("", "Detector"))
     assert list(shaped.columns[:5]) == [("a", "clean"), ("a", "Fb"), ("a", "Wa"), ("a", "Wb"), ("a", "Wc")]
     assert shaped.loc["good", ("b", "Wc")] == pytest.approx(1 / 3)
     assert shaped.loc["good", ("Weighted Avg.", "Wc")] == pytest.approx(0.25)
     assert pd.isna(shaped.loc["weak", ("b", "Wc")])
-    assert table.incomplete() == ["weak on b under osn(platform=wechat)"]
+    assert table.incomplete() == [
+        "weak on b under osn(platform=wechat)",
+        "weak under osn(platform=wechat): not scored on b",
+    ]
     assert "a Wc" in robustness.markdown(table)
 
 

@@ -229,10 +229,25 @@ def test_runs_with_different_seeds_keep_their_own_cached_maps(plugins, tiny, tmp
     results = tmp_path / "results"
     with Store(results) as store:
         for seed in (0, 1):
-            run(Job(detector="scripted", datasets=tuple(tiny), results=results, seed=seed), store)
+            job = Job(detector="scripted", datasets=tuple(tiny), results=results, seed=seed,
+                      perturbations=("noise:sigma=3",))  # fmt: skip
+            run(job, store)
         first, second = (store.records(e) for e in store.evaluations())
+        assert [e.seed for e in store.evaluations()] == [0, 1]
     assert {r.map_file for r in first}.isdisjoint(r.map_file for r in second)
     assert all((results / r.map_file).is_file() for r in first + second)
+
+
+def test_deterministic_points_are_computed_once_whatever_the_seed(plugins, tiny, tmp_path):
+    points = ("clean", "jpeg:q=80", "osn:wechat", "osn:facebook,variant=random")
+    results = tmp_path / "results"
+    with Store(results) as store:
+        first = run(Job("scripted", tuple(tiny), results, perturbations=points, seed=0), store)
+        second = run(Job("scripted", tuple(tiny), results, perturbations=points, seed=5), store)
+        seeds = {e.perturbation: e.seed for e in store.evaluations() if e.seed == 0}
+        assert len(list(store.evaluations())) == 5
+    assert first.calls == 4 and second.calls == 1  # only the random variant depends on the seed
+    assert set(seeds) == {"clean", "jpeg(q=80,ss=420)", "osn(platform=wechat)", "osn(platform=facebook,variant=random)"}
 
 
 class Hashing:
@@ -274,7 +289,14 @@ def stored(results):
         }
 
 
-SWEEP = ("clean", "noise:sigma=6", "resize:scale=0.5+jpeg:q=70", "osn:wechat", "blur:k=5")
+SWEEP = (
+    "clean",
+    "noise:sigma=6",
+    "resize:scale=0.5+jpeg:q=70",
+    "osn:wechat",
+    "blur:k=5",
+    "osn:whatsapp,variant=random",
+)
 
 
 def test_perturbed_inputs_and_records_do_not_depend_on_worker_count(hashing, tiny, tmp_path):
@@ -303,7 +325,7 @@ def test_each_perturbation_sees_other_pixels_and_is_keyed_by_its_canonical_id(ha
         keys = {e.perturbation for e in store.evaluations()}
     assert keys == {
         "clean", "noise(sigma=6.0)", "resize(s=0.5,interp=bilinear)+jpeg(q=70,ss=420)",
-        "osn(platform=wechat)", "blur(k=5)",
+        "osn(platform=wechat)", "blur(k=5)", "osn(platform=whatsapp,variant=random)",
     }  # fmt: skip
 
 

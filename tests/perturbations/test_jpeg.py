@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forgebench.perturb import parse_chain
 from perturbations.codec import decode_jpeg, encode_jpeg
 from perturbations.jpeg import PLUGIN, JpegParams
 
@@ -34,15 +35,18 @@ def test_subsampling_and_baseline(subsampling, pillow_code, noise_image, jpeg_fa
     assert jpeg_facts(encode_jpeg(noise_image, 80, subsampling, progressive=True)).progressive
 
 
-@pytest.mark.parametrize("params", [JpegParams(), JpegParams(q=50, ss=444), JpegParams(q=100, ss=422)])
+@pytest.mark.parametrize("params", [JpegParams(q=75), JpegParams(q=50, ss=444), JpegParams(q=100, ss=422)])
 def test_plugin_is_encode_then_decode(params, noise_image):
     out = PLUGIN.apply(noise_image, params, np.random.default_rng(0))
     assert out.dtype == np.uint8 and out.shape == noise_image.shape
     np.testing.assert_array_equal(out, decode_jpeg(encode_jpeg(noise_image, params.q, params.ss)))
 
 
-def test_default_is_q75_420():
-    assert (JpegParams().q, JpegParams().ss) == (75, 420)
+def test_quality_is_required_and_subsampling_defaults_to_420(noise_image):
+    with pytest.raises(ValueError, match="give the quality q"):
+        JpegParams()
+    through_spec = parse_chain("jpeg:q=70").apply(noise_image, "ds/x.png", seed=0)
+    np.testing.assert_array_equal(through_spec, decode_jpeg(encode_jpeg(noise_image, 70, 420)))
 
 
 def test_quality_100_is_still_lossy(noise_image):

@@ -47,9 +47,10 @@ def test_channels_get_independent_noise():
     assert np.abs(correlations[np.triu_indices(3, 1)]).max() < 0.01
 
 
-def test_zero_sigma_leaves_the_image_alone():
+def test_tiny_sigma_rounds_away_and_a_variance_is_stored_as_its_sigma():
     image = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(PLUGIN.apply(image, NoiseParams(sigma=0.0), np.random.default_rng(0)), image)
+    np.testing.assert_array_equal(PLUGIN.apply(image, NoiseParams(sigma=0.01), np.random.default_rng(0)), image)
+    assert NoiseParams(var=2.0) == NoiseParams(sigma=math.sqrt(2.0))
 
 
 def test_clipped_at_both_ends():

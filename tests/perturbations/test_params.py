@@ -30,6 +30,7 @@ BAD = [
     (noise.NoiseParams, {"sigma": 3.0, "var": 9.0}),
     (noise.NoiseParams, {"sigma": -1.0}),
     (noise.NoiseParams, {"var": -0.5}),
+    (noise.NoiseParams, {"sigma": 0.0}),
     (noise.NoiseParams, {"sigma": math.inf}),
     (resize.ResizeParams, {}),
     (resize.ResizeParams, {"s": 0.0}),
@@ -59,4 +60,4 @@ def test_details_cover_every_parameter(plugin):
 
 def test_numbers_built_in_code_are_formatted_from_their_declared_type():
     assert PerturbationStep("resize", resize.ResizeParams(s=1)).canonical_id == "resize(s=1.0,interp=bilinear)"
-    assert PerturbationStep("noise", noise.NoiseParams(var=7)).canonical_id == "noise(var=7.0)"
+    assert PerturbationStep("noise", noise.NoiseParams(var=9)).canonical_id == "noise(sigma=3.0)"

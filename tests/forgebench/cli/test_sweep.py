@@ -53,8 +53,9 @@ def test_leaderboard_by_perturbation_and_plot_read_the_store(cli, tmp_path):
     assert one.exit_code == 0 and "Perturbation: jpeg(q=70,ss=420)." in one.output
     plotted = cli("plot", "--grid", "osn", "--catalog", catalog, "--results", results, "--out", tmp_path / "p")
     assert plotted.exit_code == 0, plotted.output
-    assert "all-forged under osn(platform=facebook) (not run)" in plotted.output
-    assert (tmp_path / "p" / "robustness-osn.png").is_file()
+    assert [p.name for p in (tmp_path / "p").iterdir()] == ["robustness-osn.png"]
+    osn = cli("leaderboard", "--by", "perturbation", "--grid", "osn", "--catalog", catalog, "--results", results)
+    assert "all-forged under osn(platform=facebook) (not run)" in osn.output
 
 
 def test_sweep_refuses_a_bad_spec_before_running(cli, tmp_path):
@@ -62,4 +63,14 @@ def test_sweep_refuses_a_bad_spec_before_running(cli, tmp_path):
     result = cli("sweep", "ela", "--dataset", "tiny", "--perturb", "jpeg:q=101", "--catalog", catalog,
                  "--results", tmp_path / "r")  # fmt: skip
     assert result.exit_code == 2 and "q must be" in result.output
+    assert not (tmp_path / "r" / "forgebench.sqlite").exists()
+
+
+def test_sweep_checks_every_detector_and_option_before_running(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    common = ("--dataset", "tiny", "--perturb", "jpeg:q=90", "--catalog", catalog, "--results", tmp_path / "r")
+    unknown = cli("sweep", "ela", "elx", *common)
+    assert unknown.exit_code == 2 and "Unknown detector 'elx'" in unknown.output
+    misaddressed = cli("sweep", "ela", "noi1", "-o", "elx.quality=80", *common)
+    assert misaddressed.exit_code == 2 and "'elx' is not one of the detectors swept (ela, noi1)" in misaddressed.output
     assert not (tmp_path / "r" / "forgebench.sqlite").exists()
