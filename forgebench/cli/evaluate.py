@@ -33,7 +33,7 @@ from forgebench.cli.common import (
     errors,
     fail,
 )
-from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
+from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids, run_detectors
 from forgebench.grids import load_grid
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
@@ -68,26 +68,21 @@ def run(
     loaded = catalog_from(catalog)
     if not suite and not dataset:
         fail("name what to evaluate: --suite S (e.g. all, synthetic) or --dataset D")
-    extras = checked_extras(extra)
-    job = Job(
-        detector=detector,
+    run_detectors(
+        [detector],
+        {detector: tuple(option or ())},
         datasets=tuple(resolve_datasets(loaded, suite, dataset)),
         results=paths.results_dir(results),
-        options=tuple(option or ()),
         device=device,
         batch_size=batch_size,
         perturbations=tuple(perturb or (CLEAN,)),
         workers=workers,
         seed=seed,
         limit=limit,
-        extras=extras,
+        extras=checked_extras(extra),
         data_root=data_root,
         retry_errors=retry_errors,
     )
-    summary = execute(job)
-    print_summary(summary)
-    if summary.missing:
-        console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
 
 
 class By(str, Enum):

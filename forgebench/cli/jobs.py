@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import typer
 
@@ -51,6 +52,20 @@ def execute(job: Job) -> RunSummary:
         raise typer.Exit(2) from None
     except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
         fail(str(error))
+
+
+def run_detectors(detectors: Sequence[str], options: Mapping[str, tuple[str, ...]], **settings: Any) -> None:
+    """Check every detector with its options first, then run each as a :class:`Job` with the shared ``settings``."""
+    for detector in detectors:
+        try:
+            configure(detector, options[detector], settings.get("device", "auto"))
+        except (UnknownPluginError, OptionError, ValueError) as error:
+            fail(str(error))
+    for detector in detectors:
+        summary = execute(Job(detector=detector, options=options[detector], **settings))
+        print_summary(summary)
+        if summary.missing:
+            console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
 
 
 def print_summary(summary: RunSummary) -> None:

@@ -29,11 +29,7 @@ from forgebench.cli.common import (
     checked_extras,
     fail,
 )
-from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids
-from forgebench.configure import configure
-from forgebench.options import OptionError
-from forgebench.registry import UnknownPluginError
-from forgebench.runner import Job
+from forgebench.cli.jobs import resolve_datasets, resolve_grids, run_detectors
 
 
 def sweep(
@@ -72,29 +68,21 @@ def sweep(
     datasets = tuple(resolve_datasets(loaded, suite, dataset))
     results_dir = paths.results_dir(results)
     chosen = list(dict.fromkeys(detectors))
-    options = {detector: _options_for(detector, option or (), chosen) for detector in chosen}
-    for detector in chosen:  # refuse a bad name, option or device before anything runs
-        try:
-            configure(detector, options[detector], device)
-        except (UnknownPluginError, OptionError, ValueError) as error:
-            fail(str(error))
-    for detector in chosen:
-        job = Job(
-            detector=detector,
-            datasets=datasets,
-            results=results_dir,
-            options=options[detector],
-            device=device,
-            batch_size=batch_size,
-            perturbations=specs,
-            seed=seed,
-            limit=limit,
-            data_root=data_root,
-            workers=workers,
-            extras=extras,
-            retry_errors=retry_errors,
-        )
-        print_summary(execute(job))
+    run_detectors(
+        chosen,
+        {detector: _options_for(detector, option or (), chosen) for detector in chosen},
+        datasets=datasets,
+        results=results_dir,
+        device=device,
+        batch_size=batch_size,
+        perturbations=specs,
+        seed=seed,
+        limit=limit,
+        data_root=data_root,
+        workers=workers,
+        extras=extras,
+        retry_errors=retry_errors,
+    )
     show_grids(grids, [d.name for d in datasets], seed, results_dir, out or results_dir, loaded, plot=plot)
 
 
