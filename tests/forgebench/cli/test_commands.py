@@ -103,3 +103,12 @@ def test_list_prints_cards_datasets_and_suites(cli):
     for expected in ("all-forged", "masks-dir", "clean", "casia1", "columbia-wechat", "osn-facebook", "synthetic"):
         assert expected in result.output
     assert "quality=90, box=7, z0=3.0" in result.output
+
+
+def test_list_perturbations_states_each_osn_recipe_with_its_confidence(cli):
+    result = cli("list", "perturbations")
+    assert result.exit_code == 0
+    assert "facebook: long side > 2048 → 2048 (Lanczos) [S]; JPEG q92 4:2:0 progressive" in result.output
+    assert "wechat: long side > 1280 and aspect ≤ 2 → long side 1280" in result.output
+    assert "confidence low–medium" in result.output and "quality = q, subsampling = ss" in result.output
+    assert "Grids (forgebench sweep --grid NAME): imdlbenco, clue, span, osn, demo" in result.output
