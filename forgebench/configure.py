@@ -31,13 +31,13 @@ def configure(name: str, option_pairs: Iterable[str] = (), device: str = "auto")
     return Configured(plugin=plugin, options=options, device=resolve_device(device, plugin))
 
 
-def fingerprint(plugin: DetectorPlugin, options: object, detector: Detector) -> str:
+def fingerprint(plugin: DetectorPlugin, options: object, weights_digest: str | None) -> str:
     """Stable id of a configured detector: name, card version, options and weights digest."""
     identity = {
         "name": plugin.card.name,
         "version": plugin.card.version,
         "options": options_dict(options),
-        "weights": detector.weights_digest,
+        "weights": weights_digest,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 

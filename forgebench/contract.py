@@ -83,6 +83,9 @@ class DetectorPlugin:
     card: DetectorCard
     options: type
     build: Callable[[Any, str], Detector]
+    digest: Callable[[Any], str | None] | None = None
+    """Optional: the built detector's ``weights_digest`` computed from the options alone. Detectors whose build
+    is costly give it, so that a run (or sweep) whose images are all recorded builds nothing."""
 
 
 @dataclass(frozen=True)

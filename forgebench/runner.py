@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from forgebench.catalog import DatasetSpec
-from forgebench.configure import changed_options, configure, fingerprint
+from forgebench.configure import Configured, changed_options, configure, fingerprint
 from forgebench.contract import Detector, ImageInput, Prediction
 from forgebench.io import DecodeError, looks_inverted, read_mask, read_rgb
 from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
@@ -101,15 +101,14 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
             missing.append(error)
     if not manifests:
         raise NoDataError(missing)
-    built = configured.build()
-    detector = _Counted(built)
-    summary = RunSummary(fingerprint=fingerprint(plugin, options, built), missing=missing)
+    detector = _Detector(configured)
+    summary = RunSummary(fingerprint=fingerprint(plugin, options, detector.digest), missing=missing)
     context = {
         "detector": job.detector,
         "card_version": plugin.card.version,
         "options": options_dict(options),
         "changed_options": changed_options(plugin, options),
-        "weights_digest": built.weights_digest,
+        "weights_digest": detector.digest,
         "device": device,
         "requested": [spec.name for spec in job.datasets],
         "extras": list(job.extras),
@@ -137,16 +136,34 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
     return summary
 
 
-class _Counted:
-    """The built detector, counting its ``predict`` calls (a repeated sweep must make none)."""
+class _Detector:
+    """The configured detector, counting its ``predict`` calls (a repeated sweep must make none).
 
-    def __init__(self, detector: Detector) -> None:
-        self.detector = detector
+    Built at once, unless its plugin gives the weights digest from the options: then only when an image is
+    left to score, so that re-running a finished sweep loads no weights either.
+    """
+
+    def __init__(self, configured: Configured) -> None:
+        self.configured = configured
         self.calls = 0
+        self.built: Detector | None = None
+        digest = configured.plugin.digest
+        if digest is None:
+            self.built = configured.build()
+        self.digest = self.built.weights_digest if self.built is not None else digest(configured.options)
+
+    def build(self) -> None:
+        if self.built is None:
+            self.built = self.configured.build()
+            if self.built.weights_digest != self.digest:
+                raise RuntimeError(
+                    f"detector {self.configured.plugin.card.name}: weights digest {self.built.weights_digest} after "
+                    f"building, {self.digest} from its options"
+                )
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         self.calls += 1
-        return self.detector.predict(batch)
+        return self.built.predict(batch)
 
 
 def _evaluate(
@@ -154,7 +171,7 @@ def _evaluate(
     store: Store,
     evaluation: Evaluation,
     manifest: Manifest,
-    detector: _Counted,
+    detector: _Detector,
     chain: Chain,
     loaders: ThreadPoolExecutor,
     progress: Progress | None,
@@ -162,6 +179,8 @@ def _evaluate(
     selected = select(manifest.samples, job.limit)
     done = store.recorded(evaluation, including_errors=not job.retry_errors)
     todo = [s for s in selected if s.image_id not in done]
+    if todo:
+        detector.build()
     outcome = DatasetOutcome(dataset=manifest.spec.name, perturbation=chain.canonical_id)
     outcome.skipped = len(selected) - len(todo)
     label = manifest.spec.name if chain.is_clean else f"{manifest.spec.name} · {chain.canonical_id}"
@@ -213,7 +232,7 @@ class _Loaded:
     load_seconds: float
 
 
-def _run_detector(loaded: Sequence[_Loaded], detector: _Counted, job: Job, map_root: Path) -> list[Record]:
+def _run_detector(loaded: Sequence[_Loaded], detector: _Detector, job: Job, map_root: Path) -> list[Record]:
     started = time.perf_counter()
     try:
         predictions = _predict(detector, loaded)
@@ -225,7 +244,7 @@ def _run_detector(loaded: Sequence[_Loaded], detector: _Counted, job: Job, map_r
     return [_score(item, p, seconds, job, map_root) for item, p in zip(loaded, predictions, strict=True)]
 
 
-def _predict(detector: _Counted, loaded: Sequence[_Loaded]) -> list[Prediction]:
+def _predict(detector: _Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:
     predictions = detector.predict([ImageInput(image_id=i.sample.image_id, pixels=i.pixels) for i in loaded])
     if len(predictions) != len(loaded):
         raise RuntimeError(f"detector returned {len(predictions)} predictions for {len(loaded)} images")

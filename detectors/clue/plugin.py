@@ -96,4 +96,5 @@ PLUGIN = DetectorPlugin(
     ),
     options=CLUEOptions,
     build=CLUEDetector,
+    digest=lambda options: checkpoint.digest(options.checkpoint) if options.checkpoint else None,
 )

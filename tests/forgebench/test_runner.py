@@ -354,3 +354,28 @@ def test_repeated_sweep_makes_no_detector_call(hashing, tiny, tmp_path):
     assert first.calls > 0 and sum(o.scored for o in first.outcomes) == len(SWEEP) * 7
     assert second.calls == 0 and hashing[1].inputs == []
     assert sum(o.skipped for o in second.outcomes) == len(SWEEP) * 7
+
+
+def test_a_detector_with_a_digest_is_built_only_when_something_is_left(plugins, tiny, tmp_path):
+    builds = []
+
+    def build(options, device):
+        builds.append(Scripted(options))
+        return builds[-1]
+
+    plugins.register("costly", DetectorPlugin(DetectorCard("costly", "test"), ScriptedOptions, build,
+                                              digest=lambda options: None))  # fmt: skip
+    job = Job("costly", tuple(tiny), tmp_path / "r", perturbations=("clean", "jpeg:q=80"))
+    with Store(job.results) as store:
+        first = run(job, store)
+        second = run(job, store)
+        third = run(Job("costly", tuple(tiny), tmp_path / "r", perturbations=("jpeg:q=60",)), store)
+    assert (first.calls, second.calls, third.calls) == (2, 0, 1)
+    assert len(builds) == 2  # the first run and the third, which had a new point; the second built nothing
+
+
+def test_a_digest_that_disagrees_with_the_built_detector_stops_the_run(plugins, tiny, tmp_path):
+    card = DetectorCard("lying", "test")
+    plugins.register("lying", DetectorPlugin(card, ScriptedOptions, lambda o, d: Scripted(o), digest=lambda o: "abc"))
+    with Store(tmp_path / "r") as store, pytest.raises(RuntimeError, match="weights digest None after building, abc"):
+        run(Job("lying", tuple(tiny), tmp_path / "r"), store)

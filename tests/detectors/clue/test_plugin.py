@@ -11,7 +11,7 @@ import torch
 
 from detectors.clue import checkpoint
 from detectors.clue.backbones import WeightsError
-from detectors.clue.plugin import square_input
+from detectors.clue.plugin import PLUGIN, CLUEOptions, square_input
 from forgebench.configure import configure
 from forgebench.contract import ImageInput
 
@@ -55,6 +55,7 @@ def test_predictions_are_deterministic_per_image(trained):
     for a, b in zip(first, second[::-1], strict=True):
         assert np.array_equal(a.probability, b.probability)
     assert built.weights_digest == hashlib.sha256(trained[0].read_bytes()).hexdigest()
+    assert PLUGIN.digest(CLUEOptions(checkpoint=trained[0])) == built.weights_digest  # known without building
 
 
 def test_seed_option_changes_the_noise(trained):
