@@ -117,6 +117,7 @@ def build(store: Store, catalog: Catalog, grid: Grid, datasets: Sequence[str] | 
 
 
 def markdown(robustness: Robustness) -> str:
+    """The robustness tables as one Markdown document, with the protocol lines and every gap named."""
     grid = robustness.grid
     text = [f"# Robustness: {grid.title} (`{grid.name}`)", "", grid.source, ""]
     text += ["## Weighted-average F1 per point", "", report.markdown_table(robustness.summary()), ""]
