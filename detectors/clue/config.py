@@ -106,6 +106,9 @@ class SAMBranch:
     """Seed of ``weights: random`` (see ``SD3Branch.init_seed``)."""
     size: int = 1024
     """Side of the square image SAM encodes (multiple of 16; 1024 is SAM's own)."""
+    attention: Literal["sdpa", "eager"] = "sdpa"
+    """sdpa: ``scaled_dot_product_attention`` with the relative positions as its additive mask (fused kernels, no
+    fp32 softmax copy); eager: segment-anything's own matmul–softmax. Same outputs."""
     lora: LoRA = field(default_factory=lambda: LoRA(rank=8, alpha=8.0, targets=("qkv",), init="kaiming"))
 
 

@@ -32,18 +32,22 @@ class CLUE(nn.Module):
         return max(b.spec.size for b in (self.sd3, self.sam) if b is not None)
 
     def forward(
-        self, images: torch.Tensor, levels: torch.Tensor | None = None, noise: torch.Tensor | None = None
+        self,
+        images: torch.Tensor,
+        levels: torch.Tensor | None = None,
+        noise: torch.Tensor | None = None,
+        one_level_per_call: bool = False,
     ) -> torch.Tensor:
         """Logits (B, 1, S, S) for images (B, 3, H, W) in [0, 1]; S = 16 × the finest branch grid = ``input_size``.
 
         ``levels`` (B, K) and ``noise`` (B, K, C, h, w) drive the SD3 branch; see :meth:`train_noise` and
-        :meth:`eval_noise`.
+        :meth:`eval_noise`. ``one_level_per_call`` runs the transformer once per noise level (the slow reference).
         """
         features = []
         if self.sd3 is not None:
             if levels is None or noise is None:
                 raise ValueError("the SD3 branch needs noise levels and noise (train_noise / eval_noise)")
-            features.append(self.sd3(_resized(images, self.sd3.spec.size), levels, noise))
+            features.append(self.sd3(_resized(images, self.sd3.spec.size), levels, noise, one_level_per_call))
         if self.sam is not None:
             features.append(self.sam(_resized(images, self.sam.spec.size)))
         return self.head(self.fusion(features))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from types import MethodType
+
 import torch
 from peft import LoraConfig, inject_adapter_in_model
+from segment_anything.modeling.image_encoder import get_rel_pos
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from detectors.clue.backbones import build_sam, sam_arguments
@@ -30,6 +34,9 @@ class SAMFeatures(nn.Module):
             encoder = inject_adapter_in_model(config, encoder)
         elif spec.tune == "full":
             encoder.requires_grad_(True)
+        if spec.attention == "sdpa":
+            for block in encoder.blocks:
+                block.attn.forward = MethodType(sdpa_attention, block.attn)
         self.encoder = encoder
         self.channels = sam_arguments(spec)["out_chans"]
         self.register_buffer("mean", torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1) / 255, persistent=False)
@@ -49,3 +56,21 @@ class SAMFeatures(nn.Module):
                 else block(x)
             )
         return encoder.neck(x.permute(0, 3, 1, 2))
+
+
+def sdpa_attention(attention: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """segment-anything's ``Attention.forward`` through ``scaled_dot_product_attention``.
+
+    The decomposed relative-position terms become the additive mask; the default scale 1/√head_dim is SAM's.
+    """
+    batch, height, width, _ = x.shape
+    heads = attention.num_heads
+    q, k, v = attention.qkv(x).reshape(batch, height * width, 3, heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+    bias = None
+    if attention.use_rel_pos:
+        grid = q.reshape(batch, heads, height, width, -1)
+        rel_h = torch.einsum("bnhwc,hkc->bnhwk", grid, get_rel_pos(height, height, attention.rel_pos_h))
+        rel_w = torch.einsum("bnhwc,wkc->bnhwk", grid, get_rel_pos(width, width, attention.rel_pos_w))
+        bias = (rel_h[..., :, None] + rel_w[..., None, :]).reshape(batch, heads, height * width, height * width)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=None if bias is None else bias.to(q.dtype))
+    return attention.proj(out.permute(0, 2, 1, 3).reshape(batch, height, width, -1))

@@ -51,10 +51,24 @@ class SD3Features(nn.Module):
         config = self.vae.config
         return (mean - (config.shift_factor or 0.0)) * config.scaling_factor
 
-    def forward(self, images: torch.Tensor, levels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """(B, D, g, g) features from images (B, 3, S, S) in [0, 1], levels u (B, K) and noise (B, K, C, h, w)."""
+    def forward(
+        self, images: torch.Tensor, levels: torch.Tensor, noise: torch.Tensor, one_level_per_call: bool = False
+    ) -> torch.Tensor:
+        """(B, D, g, g) features from images (B, 3, S, S) in [0, 1], levels u (B, K) and noise (B, K, C, h, w).
+
+        The VAE runs once per image and the B·K noisy latents go through one transformer call;
+        ``one_level_per_call`` is the straightforward reference (a call per level), same result.
+        """
+        k = levels.shape[1]
+        z0 = self.latents(images)
+        if one_level_per_call:
+            return sum(self._grid(z0, levels[:, i : i + 1], noise[:, i : i + 1]) for i in range(k)) / k
+        return self._grid(z0, levels, noise)
+
+    def _grid(self, z0: torch.Tensor, levels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Token grids (B, D, g, g) averaged over the K levels given, all in one transformer call."""
         batch, k = levels.shape
-        z0 = self.latents(images).repeat_interleave(k, dim=0)
+        z0 = z0.repeat_interleave(k, dim=0)
         epsilon = noise.reshape(z0.shape).to(z0.dtype)
         zt, timestep = noisy(z0, levels.reshape(-1), epsilon, self.noise.mode, self.noise.shift)
         tokens = self.tokens(zt, timestep)

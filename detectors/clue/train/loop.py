@@ -61,6 +61,7 @@ def make_loader(settings: TrainConfig, items: list[Item], size: int) -> DataLoad
         num_workers=settings.data.workers,
         drop_last=True,
         persistent_workers=settings.data.workers > 0,
+        pin_memory=torch.cuda.is_available(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from detectors.clue.noise import noisy
@@ -70,3 +71,17 @@ def test_sam_features_are_the_encoder_output(build, activate):
         expected = model.sam.encoder((images * 255 - mean) / std)  # ImageEncoderViT.forward on SAM's normalisation
     assert features.shape == (2, 16, 4, 4)
     torch.testing.assert_close(features, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [64, 256])  # 4×4 and 16×16 token grids: padded and split windows, global block
+def test_sam_sdpa_attention_equals_segment_anythings_own(build, activate, size):
+    eager, sdpa = (build({"sam.attention": kind, "sam.size": size}) for kind in ("eager", "sdpa"))
+    for model in (eager, sdpa):
+        activate(model)
+    assert "forward" not in vars(eager.sam.encoder.blocks[0].attn) and "forward" in vars(
+        sdpa.sam.encoder.blocks[0].attn
+    )
+    assert eager.sam.encoder.blocks[1].attn.use_rel_pos
+    images = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        torch.testing.assert_close(sdpa.sam(images), eager.sam(images), atol=1e-5, rtol=1e-5)

@@ -88,6 +88,23 @@ def test_merged_lora_gives_the_same_logits(build, activate, images):
     torch.testing.assert_close(after, before, atol=1e-5, rtol=0)
 
 
+def test_fast_path_equals_the_straightforward_path(build, activate, images):
+    """Batched K levels, merged LoRA and bf16 autocast against one level per call, unmerged, fp32."""
+    model = build({"noise.levels": 4}).eval()
+    activate(model)
+    pixels, ids = images
+    levels, noise = model.eval_noise(ids, CPU)
+    with torch.inference_mode():
+        reference = model(pixels, levels, noise, one_level_per_call=True)
+        batched = model(pixels, levels, noise)
+        model.merge_lora()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = model(pixels, levels, noise).float()
+    torch.testing.assert_close(batched, reference, atol=1e-5, rtol=0)
+    assert (torch.sigmoid(fast) - torch.sigmoid(reference)).abs().max() < 0.005  # bf16 keeps 8 bits of mantissa
+    assert not torch.equal(fast, reference)  # bf16 really ran
+
+
 def test_fixed_seed_gives_identical_maps(build, activate, images):
     model = build().eval()
     activate(model)
