@@ -32,6 +32,8 @@ class CLUEOptions:
     merge_lora: bool = True
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     """auto: bf16 autocast on CUDA, fp32 on CPU."""
+    compile: str | None = None
+    """A ``torch.compile`` backend (``inductor`` for speed; the first batch of each shape then compiles)."""
 
 
 def square_input(pixels: np.ndarray, size: int) -> np.ndarray:
@@ -45,12 +47,27 @@ def predict_maps(model: CLUE, pixels: Sequence[np.ndarray], image_ids: Sequence[
     """Probability maps at each image's own size (the model in eval mode, noise fixed per image id)."""
     device = next(model.parameters()).device
     size = model.input_size
-    images = torch.from_numpy(np.stack([square_input(p, size) for p in pixels])).permute(0, 3, 1, 2).to(device)
+    batch = torch.from_numpy(np.stack([square_input(p, size) for p in pixels])).permute(0, 3, 1, 2)
+    if device.type == "cuda":
+        batch = batch.pin_memory()
+    images = batch.to(device, non_blocking=True)
     levels, noise = model.eval_noise(image_ids, device)
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        logits = model(images, levels, noise)
-    maps = torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+    maps = infer(model, images, levels, noise, bf16).cpu().numpy()
     return [cv2.resize(m, p.shape[1::-1], interpolation=cv2.INTER_LINEAR) for m, p in zip(maps, pixels, strict=True)]
+
+
+def infer(
+    model: CLUE,
+    images: torch.Tensor,
+    levels: torch.Tensor | None,
+    noise: torch.Tensor | None,
+    bf16: bool,
+    one_level_per_call: bool = False,
+) -> torch.Tensor:
+    """P(forged) maps (B, S, S) on the model's device for images (B, 3, S, S) in [0, 1]: the inference step."""
+    with torch.inference_mode(), torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(images, levels, noise, one_level_per_call)
+    return torch.sigmoid(logits.float())[:, 0]
 
 
 class CLUEDetector:
@@ -73,6 +90,8 @@ class CLUEDetector:
             model.merge_lora()
         self.device = torch.device(device)
         self.model: CLUE = model.eval().to(self.device)
+        if options.compile:
+            self.model.compile(backend=options.compile)
         self.bf16 = options.precision == "bf16" or (options.precision == "auto" and self.device.type == "cuda")
 
     @cached_property

@@ -34,14 +34,20 @@ class SAMFeatures(nn.Module):
             encoder = inject_adapter_in_model(config, encoder)
         elif spec.tune == "full":
             encoder.requires_grad_(True)
-        if spec.attention == "sdpa":
-            for block in encoder.blocks:
-                block.attn.forward = MethodType(sdpa_attention, block.attn)
         self.encoder = encoder
+        self.use_attention(spec.attention)
         self.channels = sam_arguments(spec)["out_chans"]
         self.register_buffer("mean", torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1) / 255, persistent=False)
         self.register_buffer("std", torch.tensor(PIXEL_STD).view(1, 3, 1, 1) / 255, persistent=False)
         self.checkpointing = False
+
+    def use_attention(self, kind: str) -> None:
+        """``sdpa`` (:func:`sdpa_attention`) or ``eager`` (segment-anything's own) in every block; same outputs."""
+        for block in self.encoder.blocks:
+            if kind == "sdpa":
+                block.attn.forward = MethodType(sdpa_attention, block.attn)
+            else:
+                vars(block.attn).pop("forward", None)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, out_chans, S/16, S/16) features from images (B, 3, S, S) in [0, 1]."""

@@ -52,10 +52,11 @@ class Journal:
         if self.bar:
             self.task = self.bar.add_task(self.label, total=batches)
 
-    def advance(self, step: int, loss_sum: float, loss: float) -> None:
-        self.seen += 1
+    def advance(self, step: int, batches: int, loss_sum: float, loss: float) -> None:
+        """``batches`` of this epoch are done, with ``loss_sum`` over them; ``loss`` is the latest batch's."""
+        self.seen = batches
         if self.bar:
-            self.bar.update(self.task, advance=1, description=f"{self.label} loss {loss_sum / self.seen:.3f}")
+            self.bar.update(self.task, completed=batches, description=f"{self.label} loss {loss_sum / batches:.3f}")
         if self.tensorboard:
             self.tensorboard.add_scalar("train/loss", loss, step)
 

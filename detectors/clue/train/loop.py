@@ -29,6 +29,9 @@ from detectors.clue.train.settings import TrainConfig
 from detectors.clue.train.state import Progress, load_state, save_state
 from detectors.clue.train.validate import validate
 
+REPORT_EVERY = 20
+"""Batches between progress updates: reading the loss waits for the GPU, so the loop does it rarely."""
+
 
 def model_config(settings: TrainConfig) -> CLUEConfig:
     changes = dict(settings.model)
@@ -108,27 +111,19 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
     for epoch in range(progress.epoch, optim.epochs):
         started = time.perf_counter()
         model.train()
-        sums = {"loss": 0.0, "bce": 0.0, "dice": 0.0}
+        sums: dict[str, torch.Tensor | float] = {"loss": 0.0, "bce": 0.0, "dice": 0.0}
         step = progress.step
         if journal:
             journal.start_epoch(epoch, optim.epochs, len(loader))
-        for images, targets in loader:
-            with accelerator.accumulate(model):
-                levels, noise = net.train_noise(images.shape[0], accelerator.device)
-                loss, parts = clue_loss(model(images, levels, noise), targets, net.config.loss)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), optim.clip)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
+        for batch, (images, targets) in enumerate(loader, start=1):
+            loss, parts = train_step(accelerator, model, net, optimizer, images, targets, optim.clip)
             if accelerator.sync_gradients:
                 scheduler.step()
                 step += 1
-            value = float(loss.detach())
-            for key, part in (("loss", value), *parts.items()):
-                sums[key] += part
-            if journal:
-                journal.advance(step, sums["loss"], value)
+            for key, part in (("loss", loss), *parts.items()):
+                sums[key] = sums[key] + part  # on the device: no wait for the GPU here
+            if journal and (batch % REPORT_EVERY == 0 or batch == len(loader)):
+                journal.advance(step, batch, float(sums["loss"]), float(loss))
         accelerator.wait_for_everyone()
         progress = dataclasses.replace(progress, epoch=epoch + 1, step=step)
         if journal:
@@ -145,12 +140,36 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
             if result is None or result.f1 == progress.best_f1:
                 checkpoint.save(net, output / "best.safetensors", info)
             save_state(net, optimizer.optimizer, progress, output / "state.safetensors")
-            means = {k: v / max(len(loader), 1) for k, v in sums.items()}
+            means = {k: float(v) / max(len(loader), 1) for k, v in sums.items()}
             journal.end_epoch(progress, means, scheduler.get_last_lr(), result, time.perf_counter() - started)
         accelerator.wait_for_everyone()
     if journal:
         journal.close()
     return output / "best.safetensors"
+
+
+def train_step(
+    accelerator: Accelerator,
+    model: torch.nn.Module,
+    net: CLUE,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    clip: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One micro-batch: fresh noise, forward, loss, backward; clip and step when the accumulation is complete.
+
+    ``model`` is ``net`` as ``accelerator.prepare`` returned it. The returned loss and parts stay on the device.
+    """
+    with accelerator.accumulate(model):
+        levels, noise = net.train_noise(images.shape[0], accelerator.device)
+        loss, parts = clue_loss(model(images, levels, noise), targets, net.config.loss)
+        accelerator.backward(loss)
+        if accelerator.sync_gradients:
+            accelerator.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return loss.detach(), parts
 
 
 def _resume_path(settings: TrainConfig, output: Path) -> Path | None:

@@ -71,3 +71,10 @@ def test_options_are_checked(trained):
     assert detector(trained[0], "preset=tiny").model.config.preset == "tiny"
     with pytest.raises(WeightsError, match=r"sd3\.weights"):
         detector(trained[0], "sd3_weights=/nonexistent/sd3")
+
+
+def test_compile_option_gives_the_same_maps(trained):
+    compiled = detector(trained[0], "compile=eager")  # dynamo's tracing without code generation: quick on CPU
+    assert compiled.model._compiled_call_impl is not None
+    for a, b in zip(compiled.predict(BATCH), detector(trained[0]).predict(BATCH), strict=True):
+        np.testing.assert_allclose(a.probability, b.probability, atol=1e-6)
