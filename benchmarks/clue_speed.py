@@ -4,8 +4,8 @@
     python benchmarks/clue_speed.py --preset tiny --batches 1,4 --levels 1,3 --train-batches 2
 
 Configurations: (a) SD3 at half SAM's size (paper: 512 / 1024), (b) both at SAM's size (1024 / 1024).
-Inference goes through the detector's ``infer`` (batched K levels, merged LoRA, bf16 autocast on CUDA, SAM
-attention through SDPA), also with each of these undone in turn (the ``− X`` rows: what X buys);
+Inference goes through the detector's ``infer`` (batched K levels, merged LoRA with fused q/k/v, bf16
+autocast on CUDA, SAM attention through SDPA), also with each of these undone in turn (the ``− X`` rows: what X buys);
 training through the trainer's ``train_step`` (accelerate, bf16 on CUDA, with and without gradient
 checkpointing). The naive reference is the same model in fp32, unmerged, one noise level per transformer
 call, batch 1. FLOPs are counted on the model itself (``torch.utils.flop_counter``, model FLOPs: no
@@ -52,19 +52,21 @@ class Row:
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
+    """Run the measurements, print the table and the fast-vs-naive output checks, return the rows."""
     args = _arguments(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     name = args.preset or ("paper" if device.type == "cuda" else "tiny")
-    rows = []
+    rows, checks = [], []
     for config in args.configs:
         model = build(name, config, device)
-        rows += inference_rows(model, config, device, args)
+        rows += inference_rows(model, config, device, args, checks)
         rows += training_rows(model, config, device, args)
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
     peak = args.peak_tflops if args.peak_tflops is not None else (H100_BF16_TFLOPS if device.type == "cuda" else None)
     print(table(rows, peak, _describe(device, name)))
+    print("\n".join(["", *checks]))
     return rows
 
 
@@ -73,22 +75,33 @@ def build(name: str, config: str, device: torch.device) -> CLUE:
     base = preset(name, {"sd3.weights": "random", "sam.weights": "random"})
     sd3_size = base.sam.size // 2 if config == "a" else base.sam.size
     torch.manual_seed(0)
-    return CLUE(base.override({"sd3.size": sd3_size})).to(device)
+    model = CLUE(base.override({"sd3.size": sd3_size}))
+    with torch.no_grad():  # LoRA B starts at zero: a real update, so that merging is checked on something
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.02)
+    return model.to(device)
 
 
-def inference_rows(model: CLUE, config: str, device: torch.device, args: argparse.Namespace) -> list[Row]:
+def inference_rows(
+    model: CLUE, config: str, device: torch.device, args: argparse.Namespace, checks: list[str]
+) -> list[Row]:
+    """Naive and fast rows, the ablation; appends to ``checks`` how far the fast maps are from the naive ones."""
     model.eval()
     bf16 = device.type == "cuda"
     rows = []
+    probe = _inputs(model, 2, max(args.levels), device)
+    reference = infer(model, *probe, bf16=False, one_level_per_call=True)
     for k in args.levels:
         one = _inputs(model, 1, k, device)
         flops = _flops(lambda one=one: infer(model, *one, bf16=False))
         naive = _time(lambda one=one: infer(model, *one, bf16=False, one_level_per_call=True), device, args)
         rows.append(_row("infer naive", config, k, 1, "–", naive, flops))
-    for layer in model.lora_layers():
-        layer.merge()
+    model.merge_lora()
     if args.compile:
         model.compile(backend=args.compile)
+    gap = (infer(model, *probe, bf16=bf16) - reference).abs().max().item()
+    checks.append(f"Check ({config}, K = {max(args.levels)}, 2 images): fast vs naive path, max |Δp| = {gap:.2e}")
     for k in args.levels:
         flops = _flops(lambda k=k: infer(model, *_inputs(model, 1, k, device), bf16=False))
         for batch in args.batches:
@@ -96,8 +109,7 @@ def inference_rows(model: CLUE, config: str, device: torch.device, args: argpars
             timing = _time(lambda inputs=inputs: infer(model, *inputs, bf16=bf16), device, args)
             rows.append(_row("infer", config, k, batch, "–", timing, flops))
     rows += ablation_rows(model, config, device, args, bf16)
-    for layer in model.lora_layers():
-        layer.unmerge()
+    model.unmerge_lora()
     return rows
 
 
@@ -120,11 +132,13 @@ def ablation_rows(model: CLUE, config: str, device: torch.device, args: argparse
         model.sam.use_attention("eager")
         rows.append(measure("− SAM SDPA"))
         model.sam.use_attention("sdpa")
-    for layer in model.lora_layers():
-        layer.unmerge()
+    if model.sd3 is not None:
+        model.unmerge_lora()
+        model.merge_lora(fuse_qkv=False)
+        rows.append(measure("− fused QKV"))
+    model.unmerge_lora()
     rows.append(measure("− merged LoRA"))
-    for layer in model.lora_layers():
-        layer.merge()
+    model.merge_lora()
     return rows
 
 

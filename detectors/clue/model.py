@@ -82,10 +82,29 @@ class CLUE(nn.Module):
     def lora_layers(self) -> list[BaseTunerLayer]:
         return [m for m in self.modules() if isinstance(m, BaseTunerLayer)]
 
-    def merge_lora(self) -> None:
-        """Fold every LoRA update into its base weight (same outputs, faster inference)."""
+    def merge_lora(self, fuse_qkv: bool = True) -> None:
+        """Fold every LoRA update into its base weight (same outputs, faster inference).
+
+        With ``fuse_qkv``, SD3's query, key and value projections then run as one matmul per stream (diffusers'
+        ``fuse_qkv_projections``, built from the merged weights; it keeps the separate ones, so it costs their memory).
+        """
         for layer in self.lora_layers():
             layer.merge()
+        if fuse_qkv and self.sd3 is not None:
+            self.sd3.transformer.fuse_qkv_projections()
+            for name, module in self.sd3.transformer.named_modules():
+                if name.endswith(("to_qkv", "to_added_qkv")):
+                    module.requires_grad_(False)  # inference only: never trained, never saved
+
+    def unmerge_lora(self) -> None:
+        """Undo :meth:`merge_lora` (LoRA apart again, q/k/v separate), e.g. to train on."""
+        transformer = self.sd3.transformer if self.sd3 is not None else None
+        if getattr(transformer, "original_attn_processors", None) is not None:
+            transformer.unfuse_qkv_projections()
+            transformer.original_attn_processors = None  # diffusers empties it while restoring: never reuse it
+        for layer in self.lora_layers():
+            if layer.merged:
+                layer.unmerge()
 
 
 def _resized(images: torch.Tensor, size: int) -> torch.Tensor:

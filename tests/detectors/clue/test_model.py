@@ -83,9 +83,19 @@ def test_merged_lora_gives_the_same_logits(build, activate, images):
         before = model(pixels, levels, noise)
         model.merge_lora()
         after = model(pixels, levels, noise)
+        for block in model.sd3.transformer.transformer_blocks:  # q, k and v now come from the fused projection
+            block.attn.to_q.base_layer.weight.zero_()
+        fused = model(pixels, levels, noise)
+        model.unmerge_lora()
+        apart = model(pixels, levels, noise)
+        model.merge_lora()  # a second round trip (diffusers empties its saved processors when unfusing)
+        model.unmerge_lora()
+        torch.testing.assert_close(model(pixels, levels, noise), apart, atol=1e-5, rtol=0)
     assert not torch.allclose(plain, before, atol=1e-3)  # the LoRA updates matter
-    assert all(layer.merged for layer in model.lora_layers())
     torch.testing.assert_close(after, before, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fused, after, atol=0, rtol=0)
+    assert not any(layer.merged for layer in model.lora_layers()) and not torch.allclose(apart, before, atol=1e-3)
+    assert not [name for name in model.trainable() if "qkv" in name and "lora_" not in name]
 
 
 def test_fast_path_equals_the_straightforward_path(build, activate, images):
