@@ -1,0 +1,172 @@
+"""Bad and unusual inputs, built here: each is decoded in a defined way or recorded as an error, and the run goes on.
+
+The README's reliability table lists these cases; ``BEHAVIOUR`` below is what it states.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders import box
+from PIL import Image
+
+from forgebench.catalog import load_catalog
+from forgebench.check import check_dataset
+from forgebench.io import DecodeError, read_rgb
+from forgebench.runner import Job, run
+from forgebench.store import Store
+
+H, W = 24, 32
+RNG = np.random.default_rng(0)
+PIXELS = RNG.integers(0, 256, (H, W, 3), dtype=np.uint8)
+FORGED = box(H, W, 4, 6, 10)
+COLUMNS, ROWS = np.meshgrid(np.linspace(20, 220, W), np.linspace(40, 200, H))
+SMOOTH = np.stack([COLUMNS, ROWS, np.full((H, W), 90.0)], axis=2).astype(np.uint8)  # CMYK JPEG: noise would not survive
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height and whose data is empty (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def encoded(image: Image.Image, kind: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def exif_rotated() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    return encoded(Image.fromarray(SMOOTH), "JPEG", quality=95, exif=exif)
+
+
+IMAGES = {
+    "zero-bytes.png": b"",
+    "truncated-jpeg.jpg": encoded(Image.fromarray(PIXELS), "JPEG", quality=95)[:300],
+    "truncated-png.png": encoded(Image.fromarray(PIXELS), "PNG")[:200],
+    "not-an-image.jpg": b"this is a text file with an image extension\n" * 10,
+    "bomb.png": png_header_only(30_000, 30_000),
+    "cmyk.jpg": encoded(Image.fromarray(SMOOTH).convert("CMYK"), "JPEG", quality=100),
+    "gray16.png": encoded(Image.fromarray(PIXELS[..., 0].astype(np.uint16) * 257), "PNG"),
+    "rgba.png": encoded(Image.fromarray(np.dstack([PIXELS, np.full((H, W), 7, np.uint8)])), "PNG"),
+    "palette.png": encoded(Image.fromarray(PIXELS).quantize(16), "PNG"),
+    "gray.png": encoded(Image.fromarray(PIXELS[..., 1]), "PNG"),
+    "exif-rotated.jpg": exif_rotated(),
+    "size-mismatch.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "jpeg-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "zero-one-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "inverted-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
+}
+WHITE = np.where(FORGED, 255, 0).astype(np.uint8)
+MASKS = {
+    "size-mismatch": encoded(Image.fromarray(np.pad(WHITE, ((0, 8), (0, 8)))), "PNG"),
+    "jpeg-mask": encoded(Image.fromarray(WHITE), "JPEG", quality=75),
+    "zero-one-mask": encoded(Image.fromarray(FORGED.astype(np.uint8)), "PNG"),
+    "inverted-mask": encoded(Image.fromarray(np.where(box(H, W, 8, 8, 6), 0, 255).astype(np.uint8)), "PNG"),
+}
+
+# image → (status, a text the record's message or notes must contain)
+BEHAVIOUR = {
+    "zero-bytes.png": ("error", "cannot identify image file"),
+    "truncated-jpeg.jpg": ("error", "truncated"),
+    "truncated-png.png": ("error", "truncated"),
+    "not-an-image.jpg": ("error", "cannot identify image file"),
+    "bomb.png": ("error", "30000×30000 = 900,000,000 pixels, above the limit"),
+    "cmyk.jpg": ("ok", ""),
+    "gray16.png": ("ok", ""),
+    "rgba.png": ("ok", ""),
+    "palette.png": ("ok", ""),
+    "gray.png": ("ok", ""),
+    "exif-rotated.jpg": ("ok", ""),
+    "size-mismatch.png": ("ok", "size mismatch: image 32×24, mask 40×32"),
+    "jpeg-mask.png": ("ok", "non-binary mask"),
+    "zero-one-mask.png": ("ok", "{0,1} mask: read as 1 = forged"),
+    "inverted-mask.png": ("ok", "mask looks inverted"),
+}
+
+CATALOG = """
+datasets:
+  bad:
+    root: {root}
+    tampered: {{images: ["images/*"]}}
+    masks: {{files: ["masks/*"], forged_if: "> 127"}}
+"""
+
+
+@pytest.fixture
+def bad_dataset(tmp_path):
+    root = tmp_path / "bad"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for name, data in IMAGES.items():
+        (root / "images" / name).write_bytes(data)
+        stem = Path(name).stem
+        mask = MASKS.get(stem, encoded(Image.fromarray(WHITE), "PNG"))
+        (root / "masks" / (stem + (".jpg" if stem == "jpeg-mask" else ".png"))).write_bytes(mask)
+    catalog = tmp_path / "bad.yaml"
+    catalog.write_text(CATALOG.format(root=root), encoding="utf-8")
+    return load_catalog((catalog,)).dataset("bad"), root
+
+
+def test_every_bad_input_has_its_defined_outcome_and_the_run_goes_on(bad_dataset, tmp_path):
+    spec, _ = bad_dataset
+    with Store(tmp_path / "results") as store:
+        summary = run(Job("all-forged", (spec,), tmp_path / "results"), store)
+        records = {Path(r.image_id).name: r for e in store.evaluations() for r in store.records(e)}
+    assert set(records) == set(IMAGES)  # nothing dropped, nothing duplicated
+    for name, (status, text) in BEHAVIOUR.items():
+        record = records[name]
+        assert record.status == status, (name, record.message)
+        described = (record.message or "") + (record.notes or "")
+        assert text in described, (name, described)
+        if status == "error":
+            assert name in record.message  # the message names the file
+    assert summary.outcomes[0].errors == 5 and summary.outcomes[0].scored == 10
+
+
+def test_unusual_encodings_decode_to_the_expected_pixels(bad_dataset):
+    _, root = bad_dataset
+    images = root / "images"
+    assert np.abs(read_rgb(images / "cmyk.jpg").astype(int) - SMOOTH).max() <= 4  # CMYK → RGB, JPEG-lossy
+    np.testing.assert_array_equal(read_rgb(images / "gray16.png"), np.repeat(PIXELS[..., :1], 3, axis=2))  # x // 256
+    np.testing.assert_array_equal(read_rgb(images / "rgba.png"), PIXELS)  # alpha dropped
+    np.testing.assert_array_equal(read_rgb(images / "gray.png"), np.repeat(PIXELS[..., 1:2], 3, axis=2))
+    palette = read_rgb(images / "palette.png")
+    assert palette.shape == (H, W, 3) and len(np.unique(palette.reshape(-1, 3), axis=0)) <= 16
+    rotated = read_rgb(images / "exif-rotated.jpg")
+    assert rotated.shape == (H, W, 3)  # the stored pixel grid: EXIF orientation is not applied (to image or mask)
+    assert np.abs(rotated.astype(int) - SMOOTH).max() <= 8  # q95 4:2:0 JPEG of the same grid
+
+
+def test_datasets_check_flags_unreadable_files_and_odd_masks(bad_dataset):
+    spec, _ = bad_dataset
+    problems = check_dataset(spec, None).problems
+    text = repr(problems)
+    for name in ("zero-bytes.png", "not-an-image.jpg", "bomb.png", "size-mismatch.png", "jpeg-mask.png"):
+        assert name in text, (name, problems)
+
+
+def test_a_huge_but_legal_image_decodes(tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("RGB", (6000, 4000), (10, 20, 30)).save(path)
+    pixels = read_rgb(path)
+    assert pixels.shape == (4000, 6000, 3) and (pixels[0, 0] == (10, 20, 30)).all()
+
+
+def test_the_pixel_limit_can_be_raised(tmp_path, monkeypatch):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (100, 100)).save(path)
+    monkeypatch.setattr("forgebench.io.MAX_PIXELS", 99 * 100)
+    with pytest.raises(DecodeError, match="100×100 = 10,000 pixels, above the limit of 9,900"):
+        read_rgb(path)
