@@ -67,6 +67,8 @@ class DatasetSpec:
     weight: int | None = None
     source: str = ""
     notes: str = ""
+    allow_outside_root: bool = False
+    """Let files (through ``..``, absolute CSV paths or symbolic links) lie outside the dataset's root."""
     variant: tuple[str, str, str] | None = None
     """For an entry expanded from a one-variable ``matrix``: (entry name without the variable, variable, value),
     e.g. ``("casia1", "osn", "facebook")`` for ``casia1-{osn}``; tables group such datasets like CLUE's Table 2."""
@@ -170,7 +172,7 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str) -> DatasetSpec:
         raise CatalogError(f"{where} must be a mapping")
     known = {
         "title", "role", "root", "tampered", "masks", "authentic", "pairs_csv", "generated",
-        "expected", "weight", "source", "notes",
+        "expected", "weight", "source", "notes", "allow_outside_root",
     }  # fmt: skip
     unknown = set(entry) - known
     if unknown:
@@ -196,6 +198,7 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str) -> DatasetSpec:
             weight=entry.get("weight"),
             source=entry.get("source", ""),
             notes=entry.get("notes", ""),
+            allow_outside_root=bool(entry.get("allow_outside_root", False)),
         )
     except (TypeError, ValueError) as error:
         raise CatalogError(f"{where}: {error}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from forgebench.catalog import DatasetSpec
 from forgebench.io import DecodeError, image_size, looks_inverted, read_mask
-from forgebench.manifest import DatasetMissingError, Manifest, build_manifest
+from forgebench.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
 
 
 @dataclass
@@ -40,6 +40,10 @@ def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], 
     except DatasetMissingError as error:
         result = DatasetCheck(spec.name, error.root, found=False, **expected)
         result.add(error.reason, str(error.root))
+        return result
+    except UnsafePathError as error:
+        result = DatasetCheck(spec.name, None, found=True, **expected)
+        result.add("file outside the dataset root", str(error))
         return result
     result = DatasetCheck(
         spec.name,

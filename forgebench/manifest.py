@@ -27,6 +27,10 @@ class DatasetMissingError(FileNotFoundError):
         super().__init__(f"{spec.name}: {reason} ({root})")
 
 
+class UnsafePathError(ValueError):
+    """A file of a dataset that lies outside the dataset's root, which its catalog entry does not allow."""
+
+
 @dataclass(frozen=True)
 class Sample:
     """One image to score: ``image_id`` is ``<dataset>/<path relative to the dataset root>``."""
@@ -172,6 +176,13 @@ def _csv_samples(spec: DatasetSpec, root: Path, rule: CsvPairs) -> list[Sample]:
 
 
 def _sample(spec: DatasetSpec, root: Path, image: Path, mask: Path | None, label: str) -> Sample:
+    if not spec.allow_outside_root:
+        for path in (image, mask):
+            if path is not None and not path.resolve().is_relative_to(root.resolve()):
+                raise UnsafePathError(
+                    f"{spec.name}: {path} lies outside the dataset root {root} (through '..', an absolute path or "
+                    "a symbolic link); set allow_outside_root: true in its catalog entry if that is intended"
+                )
     return Sample(
         dataset=spec.name, image_id=f"{spec.name}/{image.relative_to(root).as_posix()}", image=image, mask=mask,
         label=label,
