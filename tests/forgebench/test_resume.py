@@ -1,12 +1,14 @@
-"""Killing a run midway (SIGKILL) and re-running gives exactly the records of an uninterrupted run."""
+"""Killing a run midway (SIGKILL), once or repeatedly, and re-running gives exactly an uninterrupted run's records."""
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 from builders import pairs_dataset
 
@@ -14,7 +16,7 @@ from forgebench.store import Store
 
 SCRIPT = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, time
     from dataclasses import dataclass
     from pathlib import Path
 
@@ -27,6 +29,7 @@ SCRIPT = textwrap.dedent(
     from forgebench.store import Store
 
     results, catalog_file, kill_after = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     seen = []
 
     @dataclass(frozen=True)
@@ -38,6 +41,7 @@ SCRIPT = textwrap.dedent(
 
         def predict(self, batch):
             seen.extend(batch)
+            time.sleep(pause)
             if kill_after and len(seen) > kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
             return [Prediction((item.pixels.mean(axis=2) / 255.0).astype(np.float32)) for item in batch]
@@ -47,6 +51,7 @@ SCRIPT = textwrap.dedent(
     )
     specs = load_catalog((catalog_file,)).resolve("tiny")
     with Store(results) as store:
+        print("ready", flush=True)
         run(Job(detector="brightness", datasets=tuple(specs), results=results, batch_size=2), store)
     """
 )
@@ -86,3 +91,25 @@ def test_killed_run_resumes_to_identical_records(tmp_path):
     assert len(fresh_records) == 13
     assert resumed_records == fresh_records
     assert resumed_maps == fresh_maps
+
+
+def test_runs_killed_at_random_moments_end_with_the_uninterrupted_records(tmp_path):
+    catalog_file = pairs_dataset(tmp_path / "tiny", n_tampered=9, n_authentic=4)
+    script = tmp_path / "evaluate.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    interrupted, uninterrupted = tmp_path / "interrupted", tmp_path / "uninterrupted"
+    rng = random.Random(4)
+    counts = []
+    for _ in range(4):  # seven batches of 0.06 s each: the kills land anywhere in the run, commits included
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(interrupted), str(catalog_file), "0", "0.06"], stdout=subprocess.PIPE
+        )
+        assert child.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.1, 0.4))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        counts.append(len(stored(interrupted)[0]) if (interrupted / "forgebench.sqlite").exists() else 0)
+    assert counts == sorted(counts) and counts[-1] < 13  # progress kept, never complete before the last run
+    assert run_script(tmp_path, interrupted, catalog_file, kill_after=0).returncode == 0
+    assert run_script(tmp_path, uninterrupted, catalog_file, kill_after=0).returncode == 0
+    assert stored(interrupted) == stored(uninterrupted)

@@ -112,3 +112,22 @@ def test_list_perturbations_states_each_osn_recipe_with_its_confidence(cli):
     assert "wechat: long side > 1280 and aspect ≤ 2 → long side 1280" in result.output
     assert "confidence low–medium" in result.output and "quality = q, subsampling = ss" in result.output
     assert "Grids (forgebench sweep --grid NAME): imdlbenco, clue, span, osn, demo" in result.output
+
+
+def test_the_same_commands_twice_give_byte_identical_leaderboards(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    outputs = []
+    for attempt in ("first", "second"):
+        results = tmp_path / attempt
+        for detector in ("ela", "all-forged"):
+            ran = cli("run", detector, "--dataset", "tiny", "--perturb", "clean", "--perturb", "noise:sigma=4",
+                      "--catalog", catalog, "--results", results)  # fmt: skip
+            assert ran.exit_code == 0, ran.output
+        for by in ("dataset", "perturbation"):
+            assert cli("leaderboard", "--by", by, "--catalog", catalog, "--results", results).exit_code == 0
+        outputs.append(
+            {p.name: p.read_bytes() for p in sorted(results.glob("*")) if p.suffix in {".md", ".csv", ".png"}}
+        )
+    assert set(outputs[0]) == {"leaderboard.md", "leaderboard.csv", "leaderboard-long.csv", "robustness-custom.md",
+                               "robustness-custom.csv", "robustness-custom.png"}  # fmt: skip
+    assert outputs[0] == outputs[1]
