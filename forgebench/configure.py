@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,7 +54,8 @@ def resolve_device(requested: str, plugin: DetectorPlugin) -> str:
     supported = plugin.card.devices
     if requested == "auto":
         if "cuda" in supported and _cuda_available():
-            return "cuda"
+            local = os.environ.get("LOCAL_RANK")  # one GPU per process under accelerate launch / torchrun
+            return f"cuda:{local}" if local is not None else "cuda"
         others = [d for d in supported if d != "cuda"]
         if not others:
             raise ValueError(f"Detector {plugin.card.name!r} needs a CUDA GPU and none is available")

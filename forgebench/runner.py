@@ -9,6 +9,7 @@ ahead of the detector; every random draw is seeded per image, so the thread coun
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -57,6 +58,24 @@ class Job:
     retry_errors: bool = False
     workers: int = 2
     """Loader threads (decode + perturb); results do not depend on it."""
+    shard: Shard = field(default_factory=lambda: Shard())
+    """The part of the images this process scores when several processes share a run (see :func:`process_shard`)."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Process ``index`` of ``count`` takes the images whose id hashes to ``index`` (stable whatever is done)."""
+
+    index: int = 0
+    count: int = 1
+
+    def takes(self, image_id: str) -> bool:
+        return self.count == 1 or int(hashlib.sha1(image_id.encode()).hexdigest(), 16) % self.count == self.index
+
+
+def process_shard() -> Shard:
+    """This process's shard under ``accelerate launch`` / ``torchrun`` (``RANK``, ``WORLD_SIZE``), else the whole."""
+    return Shard(index=int(os.environ.get("RANK", 0)), count=int(os.environ.get("WORLD_SIZE", 1)))
 
 
 @dataclass
@@ -178,13 +197,14 @@ def _evaluate(
 ) -> DatasetOutcome:
     selected = select(manifest.samples, job.limit)
     done = store.recorded(evaluation, including_errors=not job.retry_errors)
-    todo = [s for s in selected if s.image_id not in done]
+    mine = [s for s in selected if job.shard.takes(s.image_id)]
+    todo = [s for s in mine if s.image_id not in done]
     if todo:
         detector.build()
     outcome = DatasetOutcome(dataset=manifest.spec.name, perturbation=chain.canonical_id)
-    outcome.skipped = len(selected) - len(todo)
+    outcome.skipped = len(mine) - len(todo)
     label = manifest.spec.name if chain.is_clean else f"{manifest.spec.name} · {chain.canonical_id}"
-    advance = progress(label, len(selected), outcome.skipped) if progress and todo else None
+    advance = progress(label, len(mine), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
     batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
     for items in _prefetched(batches, lambda sample: _load(sample, manifest, chain, job.seed), loaders):

@@ -97,7 +97,8 @@ class Store:
         results.mkdir(parents=True, exist_ok=True)
         self.results = results
         self.path = results / "forgebench.sqlite"
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, timeout=120)  # processes sharing a run wait for each other's commits
+        self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         self._db.row_factory = sqlite3.Row
         self._db.executescript(SCHEMA)
 

@@ -16,7 +16,7 @@ from forgebench.manifest import DatasetMissingError
 from forgebench.options import OptionError
 from forgebench.perturb import parse_chain
 from forgebench.registry import UnknownPluginError
-from forgebench.runner import Job, NoDataError, RunSummary
+from forgebench.runner import Job, NoDataError, RunSummary, process_shard
 from forgebench.runner import run as run_job
 from forgebench.store import Store
 
@@ -44,6 +44,8 @@ def execute(job: Job) -> RunSummary:
         configure(job.detector, job.options, job.device)
         points = list(dict.fromkeys(parse_chain(spec).canonical_id for spec in job.perturbations))
         shown = f"{len(points)} perturbations" if len(points) > 3 else ", ".join(points)
+        if job.shard.count > 1:
+            shown += f" · process {job.shard.index + 1} of {job.shard.count}"
         with Store(job.results) as store, progress_bars() as bars:
             console.print(f"[bold]{job.detector}[/] · {shown} · results {job.results}", highlight=False)
             return run_job(job, store, progress=bars)
@@ -61,8 +63,9 @@ def run_detectors(detectors: Sequence[str], options: Mapping[str, tuple[str, ...
             configure(detector, options[detector], settings.get("device", "auto"))
         except (UnknownPluginError, OptionError, ValueError) as error:
             fail(str(error))
+    shard = process_shard()
     for detector in detectors:
-        summary = execute(Job(detector=detector, options=options[detector], **settings))
+        summary = execute(Job(detector=detector, options=options[detector], shard=shard, **settings))
         print_summary(summary)
         if summary.missing:
             console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")

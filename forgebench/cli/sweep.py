@@ -27,9 +27,11 @@ from forgebench.cli.common import (
     WorkersOption,
     catalog_from,
     checked_extras,
+    console,
     fail,
 )
 from forgebench.cli.jobs import resolve_datasets, resolve_grids, run_detectors
+from forgebench.runner import process_shard
 
 
 def sweep(
@@ -83,6 +85,9 @@ def sweep(
         extras=extras,
         retry_errors=retry_errors,
     )
+    if process_shard().count > 1:  # the other processes may still be scoring: tabulate once all have finished
+        console.print("Run `forgebench leaderboard --by perturbation` (and `plot`) once every process has finished.")
+        return
     show_grids(grids, [d.name for d in datasets], seed, results_dir, out or results_dir, loaded, plot=plot)
 
 

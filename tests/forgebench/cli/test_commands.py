@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from builders import box, pairs_dataset, write_image, write_mask
 from PIL import Image
+
+from forgebench.store import Store
 
 
 def partial_data(root):
@@ -131,3 +138,30 @@ def test_the_same_commands_twice_give_byte_identical_leaderboards(cli, tmp_path)
     assert set(outputs[0]) == {"leaderboard.md", "leaderboard.csv", "leaderboard-long.csv", "robustness-custom.md",
                                "robustness-custom.csv", "robustness-custom.png"}  # fmt: skip
     assert outputs[0] == outputs[1]
+
+
+def test_two_processes_share_a_run_and_merge_into_one_store(tmp_path):
+    catalog = pairs_dataset(tmp_path / "data", n_tampered=9, n_authentic=4)
+    common = ["run", "ela", "--dataset", "tiny", "--perturb", "clean", "--perturb", "noise:sigma=3",
+              "--catalog", str(catalog)]  # fmt: skip
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    shared = subprocess.run([*launch, "-m", "forgebench", *common, "--results", str(tmp_path / "two")],
+                            capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert shared.returncode == 0, shared.stderr[-3000:]
+    assert "process 1 of 2" in shared.stdout and "process 2 of 2" in shared.stdout
+    single = subprocess.run([sys.executable, "-m", "forgebench", *common, "--results", str(tmp_path / "one")],
+                            capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert single.returncode == 0, single.stderr[-3000:]
+
+    def records(results):
+        with Store(results) as store:
+            return {
+                (e.perturbation, r.image_id): dataclasses.replace(r, load_seconds=None, detect_seconds=None)
+                for e in store.evaluations()
+                for r in store.records(e)
+            }
+
+    merged, alone = records(tmp_path / "two"), records(tmp_path / "one")
+    assert len(merged) == 2 * 13 and merged == alone  # every image once, scored as a single process scores it
