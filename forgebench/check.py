@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forgebench.catalog import DatasetSpec
-from forgebench.io import DecodeError, image_size, looks_inverted, read_mask
+from forgebench.io import DecodeError, image_size, looks_inverted, read_mask, read_rgb
 from forgebench.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
 
 
@@ -32,8 +32,11 @@ class DatasetCheck:
         self.problems.setdefault(finding, []).append(item)
 
 
-def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], None] | None = None) -> DatasetCheck:
-    """Pair the files, open every mask and every image header, and compare the counts with the catalog."""
+def check_dataset(
+    spec: DatasetSpec, data_root: Path | None, tick: Callable[[], None] | None = None, decode: bool = False
+) -> DatasetCheck:
+    """Pair the files, open every mask and every image header (every image in full with ``decode``: truncated
+    files show only then), and compare the counts with the catalog."""
     expected = {"expected_tampered": spec.expected_tampered, "expected_authentic": spec.expected_authentic}
     try:
         manifest = build_manifest(spec, data_root)
@@ -56,9 +59,9 @@ def check_dataset(spec: DatasetSpec, data_root: Path | None, tick: Callable[[], 
     _check_pairing(manifest, result)
     for sample in manifest.samples:
         if sample.mask is None:
-            _check_header(sample.image, result)
+            _check_header(sample.image, result, decode)
         else:
-            _check_pair(sample.image, sample.mask, spec, result)
+            _check_pair(sample.image, sample.mask, spec, result, decode)
         if tick:
             tick()
     _check_counts(result)
@@ -74,17 +77,21 @@ def _check_pairing(manifest: Manifest, result: DatasetCheck) -> None:
         result.add("two files for one pairing key (the second is not used)", key)
 
 
-def _check_header(image: Path, result: DatasetCheck) -> None:
+def _check_header(image: Path, result: DatasetCheck, decode: bool) -> None:
     try:
-        image_size(image)
+        _size(image, decode)
     except DecodeError as error:
         result.add("unreadable file", str(error))
 
 
-def _check_pair(image: Path, mask_path: Path, spec: DatasetSpec, result: DatasetCheck) -> None:
+def _size(image: Path, decode: bool) -> tuple[int, int]:
+    return read_rgb(image).shape[:2] if decode else image_size(image)
+
+
+def _check_pair(image: Path, mask_path: Path, spec: DatasetSpec, result: DatasetCheck, decode: bool) -> None:
     name = _rel(image, result.root)
     try:
-        size = image_size(image)
+        size = _size(image, decode)
         mask = read_mask(mask_path, spec.mask_rule)
     except DecodeError as error:
         result.add("unreadable file", str(error))

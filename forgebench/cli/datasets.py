@@ -30,6 +30,7 @@ def check(
     data_root: DataRootOption = None,
     catalog: CatalogOption = None,
     examples: Annotated[int, typer.Option(help="Files listed per problem.")] = 3,
+    decode: Annotated[bool, typer.Option(help="Decode every image in full (finds truncated files; slower).")] = False,
 ) -> None:
     """Check datasets: found/missing, pairs, unpaired files, size mismatches, bad masks, counts.
 
@@ -45,7 +46,7 @@ def check(
     with console.status("checking…") as status:
         for spec in specs:
             status.update(f"checking {spec.name}…")
-            results.append(check_dataset(spec, data_root))
+            results.append(check_dataset(spec, data_root, decode=decode))
     console.print(_table(results))
     for result in results:
         for problem, items in result.problems.items():

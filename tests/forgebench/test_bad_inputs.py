@@ -151,10 +151,12 @@ def test_unusual_encodings_decode_to_the_expected_pixels(bad_dataset):
 
 def test_datasets_check_flags_unreadable_files_and_odd_masks(bad_dataset):
     spec, _ = bad_dataset
-    problems = check_dataset(spec, None).problems
-    text = repr(problems)
-    for name in ("zero-bytes.png", "not-an-image.jpg", "bomb.png", "size-mismatch.png", "jpeg-mask.png"):
-        assert name in text, (name, problems)
+    quick, full = repr(check_dataset(spec, None).problems), repr(check_dataset(spec, None, decode=True).problems)
+    for name in ("zero-bytes.png", "not-an-image.jpg", "bomb.png", "size-mismatch.png", "jpeg-mask.png",
+                 "truncated-jpeg.jpg"):  # fmt: skip
+        assert name in quick and name in full, name
+    assert "truncated-png.png" not in quick  # its header is intact: only decoding finds it
+    assert "truncated-png.png: image file is truncated" in full
 
 
 def test_a_huge_but_legal_image_decodes(tmp_path):
