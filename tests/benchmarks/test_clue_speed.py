@@ -5,17 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
 
 from benchmarks import clue_speed
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_tiny_run_prints_every_path_with_measured_numbers(capsys):

@@ -31,12 +31,8 @@ def activate_lora(model: CLUE, seed: int = 1, scale: float = 0.2) -> None:
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and many times slower when torch's threads compete for the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def one_thread(one_torch_thread):
+    """Every CLUE test runs its tiny models on one thread."""
 
 
 @pytest.fixture
