@@ -40,13 +40,13 @@ def check_dataset(
     expected = {"expected_tampered": spec.expected_tampered, "expected_authentic": spec.expected_authentic}
     try:
         manifest = build_manifest(spec, data_root)
+    except UnsafePathError as error:
+        result = DatasetCheck(spec.name, error.root, found=True, **expected)
+        result.add("file outside the dataset root", error.reason)
+        return result
     except DatasetMissingError as error:
         result = DatasetCheck(spec.name, error.root, found=False, **expected)
         result.add(error.reason, str(error.root))
-        return result
-    except UnsafePathError as error:
-        result = DatasetCheck(spec.name, None, found=True, **expected)
-        result.add("file outside the dataset root", str(error))
         return result
     result = DatasetCheck(
         spec.name,

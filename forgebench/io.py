@@ -10,17 +10,26 @@ from __future__ import annotations
 import operator
 import os
 import re
-import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile
 
-MAX_PIXELS = int(os.environ.get("FORGEBENCH_MAX_PIXELS", 2**28))
+
+def _pixel_limit() -> int:
+    text = os.environ.get("FORGEBENCH_MAX_PIXELS", str(2**28))
+    if not text.isdigit():
+        raise ValueError(f"FORGEBENCH_MAX_PIXELS must be a whole number of pixels, got {text!r}")
+    return int(text)
+
+
+MAX_PIXELS = _pixel_limit()
 """Images above this many pixels (16384² by default, ~0.8 GB decoded) are refused from their header, before any
 pixel is decoded: a decompression bomb costs nothing. ``FORGEBENCH_MAX_PIXELS`` raises the limit."""
 Image.MAX_IMAGE_PIXELS = None  # the limit above replaces Pillow's warning and its 2× error
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default, stated: a cut file raises instead of decoding in part
 
 _COMPARATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(\d+(?:\.\d+)?)\s*$")
@@ -66,15 +75,9 @@ class Mask:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to H×W×3 uint8 RGB; a file Pillow reads only in part is an error, not a partial image."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with _open(path) as image:
-            pixels = _to_rgb(image, path)
-    truncated = [str(w.message) for w in caught if "truncated" in str(w.message).lower()]
-    if truncated:
-        raise DecodeError(f"Cannot decode {path}: {truncated[0]}")
-    return pixels
+    """Decode an image file to H×W×3 uint8 RGB; a file that is cut short is an error, never a partial image."""
+    with _open(path) as image:
+        return _to_rgb(image, path)
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -112,7 +115,7 @@ def _open(path: Path) -> Image.Image:
         image = Image.open(path)
     except FileNotFoundError:
         raise DecodeError(f"File not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 — damaged files make decoders raise many kinds of errors
         raise DecodeError(f"Cannot decode {path}: {error}") from None
     if image.width * image.height > MAX_PIXELS:
         image.close()
@@ -130,17 +133,21 @@ def _to_rgb(image: Image.Image, path: Path) -> np.ndarray:
             array = np.asarray(image, dtype=np.uint32)
             return np.repeat((array // 256).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
         return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except OSError as error:
+    except Exception as error:  # noqa: BLE001 — damaged files make decoders raise many kinds of errors
         raise DecodeError(f"Cannot decode {path}: {error}") from None
 
 
 def _read_mask_array(path: Path) -> np.ndarray:
     if path.suffix.lower() in (".npy", ".npz"):
         try:
-            loaded = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
+            loaded = np.load(path, allow_pickle=False, mmap_mode="r")  # .npy: the header only, until read
+            if not isinstance(loaded, np.ndarray):
+                loaded = _first_member(loaded, path)
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise DecodeError(f"Cannot read mask array {path}: {error}") from None
-        array = loaded if isinstance(loaded, np.ndarray) else loaded[loaded.files[0]]
+        if int(np.prod(loaded.shape[:2])) > MAX_PIXELS:
+            raise DecodeError(f"Mask array {path} has shape {loaded.shape}, above the limit of {MAX_PIXELS:,} pixels")
+        array = np.asarray(loaded)
         if array.ndim not in (2, 3):
             raise DecodeError(f"Mask array {path} has shape {array.shape}, expected H×W or H×W×C")
         return array
@@ -152,6 +159,18 @@ def _read_mask_array(path: Path) -> np.ndarray:
             return np.asarray(image)
         except OSError as error:
             raise DecodeError(f"Cannot decode mask {path}: {error}") from None
+
+
+def _first_member(archive: np.lib.npyio.NpzFile, path: Path) -> np.ndarray:
+    """The first array of an ``.npz``, its header checked against the pixel limit before it is decompressed."""
+    name = archive.files[0]
+    with zipfile.ZipFile(path) as bundle, bundle.open(f"{name}.npy") as member:
+        major, _ = np.lib.format.read_magic(member)
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape = read_header(member)[0]
+    if len(shape) >= 2 and int(np.prod(shape[:2])) > MAX_PIXELS:
+        raise DecodeError(f"Mask array {path} has shape {shape}, above the limit of {MAX_PIXELS:,} pixels")
+    return archive[name]
 
 
 def _columbia_spliced(raw: np.ndarray, path: Path) -> np.ndarray:

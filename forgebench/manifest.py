@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,11 @@ class DatasetMissingError(FileNotFoundError):
         super().__init__(f"{spec.name}: {reason} ({root})")
 
 
-class UnsafePathError(ValueError):
-    """A file of a dataset that lies outside the dataset's root, which its catalog entry does not allow."""
+class UnsafePathError(DatasetMissingError):
+    """A file of a dataset that lies outside the dataset's root, which its catalog entry does not allow.
+
+    The dataset is left out of a run like a missing one, with the file named; the other datasets go on.
+    """
 
 
 @dataclass(frozen=True)
@@ -180,13 +184,18 @@ def _sample(spec: DatasetSpec, root: Path, image: Path, mask: Path | None, label
         for path in (image, mask):
             if path is not None and not path.resolve().is_relative_to(root.resolve()):
                 raise UnsafePathError(
-                    f"{spec.name}: {path} lies outside the dataset root {root} (through '..', an absolute path or "
-                    "a symbolic link); set allow_outside_root: true in its catalog entry if that is intended"
-                )
+                    spec, root, f"{path} lies outside the dataset root (through '..', an absolute path or a symbolic "
+                    "link); set allow_outside_root: true in its catalog entry if that is intended",
+                )  # fmt: skip
     return Sample(
-        dataset=spec.name, image_id=f"{spec.name}/{image.relative_to(root).as_posix()}", image=image, mask=mask,
-        label=label,
-    )  # fmt: skip
+        dataset=spec.name, image_id=f"{spec.name}/{_relative_id(image, root)}", image=image, mask=mask, label=label
+    )
+
+
+def _relative_id(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with "/" separators; a step up (allowed outside files) is written ``^``, so that
+    ids, and the map files named after them, never climb out of their folder."""
+    return "/".join("^" if part == ".." else part for part in Path(os.path.relpath(path, root)).parts)
 
 
 def _size(path: Path) -> int:

@@ -91,7 +91,7 @@ def parse_chain(text: str) -> Chain:
     for part in _STEPS.split(text):
         match = _STEP.match(part)
         if not match:
-            raise ValueError(f"Cannot parse perturbation {part!r} in {text!r}; expected name:k=v,... or name(k=v,...)")
+            raise OptionError(f"Cannot parse perturbation {part!r} in {text!r}; expected name:k=v,... or name(k=v,...)")
         name = match.group(1)
         arguments = match.group(2) if match.group(2) is not None else match.group(3)
         plugin = registry.perturbations.get(name)

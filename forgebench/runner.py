@@ -41,6 +41,22 @@ class NoDataError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Shard:
+    """Process ``index`` of ``count`` takes the images whose id hashes to ``index`` (stable whatever is done)."""
+
+    index: int = 0
+    count: int = 1
+
+    def takes(self, image_id: str) -> bool:
+        return self.count == 1 or int(hashlib.sha1(image_id.encode()).hexdigest(), 16) % self.count == self.index
+
+
+def process_shard() -> Shard:
+    """This process's shard under ``accelerate launch`` / ``torchrun`` (``RANK``, ``WORLD_SIZE``), else the whole."""
+    return Shard(index=int(os.environ.get("RANK", 0)), count=int(os.environ.get("WORLD_SIZE", 1)))
+
+
+@dataclass(frozen=True)
 class Job:
     """What to evaluate; everything a run's results depend on, plus where to put them and how fast."""
 
@@ -58,24 +74,8 @@ class Job:
     retry_errors: bool = False
     workers: int = 2
     """Loader threads (decode + perturb); results do not depend on it."""
-    shard: Shard = field(default_factory=lambda: Shard())
+    shard: Shard = field(default_factory=Shard)
     """The part of the images this process scores when several processes share a run (see :func:`process_shard`)."""
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Process ``index`` of ``count`` takes the images whose id hashes to ``index`` (stable whatever is done)."""
-
-    index: int = 0
-    count: int = 1
-
-    def takes(self, image_id: str) -> bool:
-        return self.count == 1 or int(hashlib.sha1(image_id.encode()).hexdigest(), 16) % self.count == self.index
-
-
-def process_shard() -> Shard:
-    """This process's shard under ``accelerate launch`` / ``torchrun`` (``RANK``, ``WORLD_SIZE``), else the whole."""
-    return Shard(index=int(os.environ.get("RANK", 0)), count=int(os.environ.get("WORLD_SIZE", 1)))
 
 
 @dataclass

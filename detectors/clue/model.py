@@ -86,25 +86,43 @@ class CLUE(nn.Module):
         """Fold every LoRA update into its base weight (same outputs, faster inference).
 
         With ``fuse_qkv``, SD3's query, key and value projections then run as one matmul per stream (diffusers'
-        ``fuse_qkv_projections``, built from the merged weights; it keeps the separate ones, so it costs their memory).
+        ``fuse_qkv_projections``, built from the merged weights), where that is exact: not with SD3.5's q/k norms
+        or dual attention, which diffusers' fused processor leaves out. Merging again changes nothing.
         """
         for layer in self.lora_layers():
-            layer.merge()
-        if fuse_qkv and self.sd3 is not None:
+            if not layer.merged:
+                layer.merge()
+        if fuse_qkv and self.sd3 is not None and _fusable(self.sd3.transformer) and not self.fused:
             self.sd3.transformer.fuse_qkv_projections()
             for name, module in self.sd3.transformer.named_modules():
                 if name.endswith(("to_qkv", "to_added_qkv")):
                     module.requires_grad_(False)  # inference only: never trained, never saved
 
+    @property
+    def fused(self) -> bool:
+        """Whether SD3's q/k/v projections currently run fused."""
+        return self.sd3 is not None and getattr(self.sd3.transformer, "original_attn_processors", None) is not None
+
     def unmerge_lora(self) -> None:
-        """Undo :meth:`merge_lora` (LoRA apart again, q/k/v separate), e.g. to train on."""
-        transformer = self.sd3.transformer if self.sd3 is not None else None
-        if getattr(transformer, "original_attn_processors", None) is not None:
+        """Undo :meth:`merge_lora`: q/k/v separate again (the fused copies deleted), LoRA apart, e.g. to train on."""
+        if self.fused:
+            transformer = self.sd3.transformer
             transformer.unfuse_qkv_projections()
             transformer.original_attn_processors = None  # diffusers empties it while restoring: never reuse it
+            for module in transformer.modules():
+                for name in ("to_qkv", "to_added_qkv"):
+                    if name in module._modules:
+                        del module._modules[name]
+                if hasattr(module, "fused_projections"):
+                    module.fused_projections = False
         for layer in self.lora_layers():
             if layer.merged:
                 layer.unmerge()
+
+
+def _fusable(transformer: nn.Module) -> bool:
+    config = transformer.config
+    return config.qk_norm is None and not config.dual_attention_layers
 
 
 def _resized(images: torch.Tensor, size: int) -> torch.Tensor:

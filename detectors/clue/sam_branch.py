@@ -43,6 +43,8 @@ class SAMFeatures(nn.Module):
 
     def use_attention(self, kind: str) -> None:
         """``sdpa`` (:func:`sdpa_attention`) or ``eager`` (segment-anything's own) in every block; same outputs."""
+        if kind not in ("sdpa", "eager"):
+            raise ValueError(f"sam.attention must be sdpa or eager, got {kind!r}")
         for block in self.encoder.blocks:
             if kind == "sdpa":
                 block.attn.forward = MethodType(sdpa_attention, block.attn)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from forgebench.catalog import load_catalog
 from forgebench.check import check_dataset
-from forgebench.io import DecodeError, read_rgb
+from forgebench.io import DecodeError, MaskRule, read_mask, read_rgb
 from forgebench.runner import Job, run
 from forgebench.store import Store
 
@@ -172,3 +172,23 @@ def test_the_pixel_limit_can_be_raised(tmp_path, monkeypatch):
     monkeypatch.setattr("forgebench.io.MAX_PIXELS", 99 * 100)
     with pytest.raises(DecodeError, match="100×100 = 10,000 pixels, above the limit of 9,900"):
         read_rgb(path)
+
+
+def test_array_masks_over_the_pixel_limit_are_refused_from_their_header(tmp_path, monkeypatch):
+    monkeypatch.setattr("forgebench.io.MAX_PIXELS", 99 * 100)
+    np.save(tmp_path / "big.npy", np.zeros((100, 100), bool))
+    np.savez_compressed(tmp_path / "big.npz", mask=np.zeros((100, 100), bool))
+    np.save(tmp_path / "fine.npy", np.zeros((99, 100), bool))
+    for name in ("big.npy", "big.npz"):
+        with pytest.raises(DecodeError, match=r"shape \(100, 100\), above the limit of 9,900 pixels"):
+            read_mask(tmp_path / name, MaskRule())
+    assert read_mask(tmp_path / "fine.npy", MaskRule()).forged.shape == (99, 100)
+
+
+def test_a_damaged_tiff_whose_header_makes_pillow_raise_value_error_is_a_decode_error(tmp_path):
+    data = bytearray(encoded(Image.fromarray(PIXELS), "TIFF"))
+    width_entry = data.find(struct.pack("<HH", 256, 3))  # ImageWidth tag, SHORT: set the width to 0
+    data[width_entry + 8 : width_entry + 10] = struct.pack("<H", 0)
+    (tmp_path / "zero-width.tif").write_bytes(bytes(data))
+    with pytest.raises(DecodeError, match=r"zero-width\.tif"):
+        read_rgb(tmp_path / "zero-width.tif")

@@ -90,6 +90,7 @@ datasets:
   listed:
     root: {root}
     pairs_csv: {{file: pairs.csv}}
+    {allow}
 """
 
 
@@ -112,5 +113,9 @@ def test_files_outside_the_root_are_refused_unless_allowed(tmp_path):
     allowed.write_text(ESCAPING.format(root=root, allow="allow_outside_root: true"), encoding="utf-8")
     manifest = build_manifest(load_catalog((allowed,)).dataset("escaping"))
     assert {sample.image_id for sample in manifest.samples} == {
-        "escaping/images/a.png", "escaping/images/link.png", "escaping/../elsewhere/b.png",
+        "escaping/images/a.png", "escaping/images/link.png", "escaping/^/elsewhere/b.png",
     }  # fmt: skip
+    listed = build_manifest(load_catalog((allowed,)).dataset("listed"))  # an absolute path, allowed
+    assert [s.image_id for s in listed.samples] == [
+        "listed/" + "/".join(["^"] * len(root.parts[1:]) + ["etc", "hostname"])
+    ]

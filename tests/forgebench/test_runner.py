@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from builders import pairs_dataset, write_mask
+from builders import box, pairs_dataset, write_image, write_mask
 
 from forgebench import registry
 from forgebench.catalog import load_catalog
@@ -379,3 +379,21 @@ def test_a_digest_that_disagrees_with_the_built_detector_stops_the_run(plugins, 
     plugins.register("lying", DetectorPlugin(card, ScriptedOptions, lambda o, d: Scripted(o), digest=lambda o: "abc"))
     with Store(tmp_path / "r") as store, pytest.raises(RuntimeError, match="weights digest None after building, abc"):
         run(Job("lying", tuple(tiny), tmp_path / "r"), store)
+
+
+def test_a_dataset_with_a_file_outside_its_root_is_left_out_and_the_others_run(plugins, tiny, tmp_path):
+    outside = tmp_path / "outside.png"
+    write_image(outside)
+    escaping = tmp_path / "escaping"
+    write_image(escaping / "images" / "a.png")
+    write_mask(escaping / "masks" / "a.png", box(24, 32, 2, 2, 6))
+    (escaping / "images" / "b.png").symlink_to(outside)
+    write_mask(escaping / "masks" / "b.png", box(24, 32, 2, 2, 6))
+    catalog = tmp_path / "escaping.yaml"
+    catalog.write_text(f"datasets:\n  escaping:\n    root: {escaping}\n    tampered: {{images: ['images/*']}}\n"
+                       "    masks: {files: ['masks/*']}\n", encoding="utf-8")  # fmt: skip
+    specs = (*tiny, load_catalog((catalog,)).dataset("escaping"))
+    with Store(tmp_path / "r") as store:
+        summary = run(Job("scripted", specs, tmp_path / "r"), store)
+    assert [o.dataset for o in summary.outcomes] == ["tiny"] and summary.outcomes[0].scored == 7
+    assert [m.spec.name for m in summary.missing] == ["escaping"] and "b.png lies outside" in summary.missing[0].reason
