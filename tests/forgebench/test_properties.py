@@ -99,6 +99,7 @@ def _encode(pixels: np.ndarray, kind: str) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's notes on the damaged TIFF headers it reads
 @settings(max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(encoded_images(), st.data())
 def test_decoding_damaged_files_gives_pixels_or_a_decode_error(tmp_path_factory, data, damage):

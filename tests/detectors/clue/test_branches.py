@@ -83,5 +83,11 @@ def test_sam_sdpa_attention_equals_segment_anythings_own(build, activate, size):
     )
     assert eager.sam.encoder.blocks[1].attn.use_rel_pos
     images = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(3))
-    with torch.no_grad():
-        torch.testing.assert_close(sdpa.sam(images), eager.sam(images), atol=1e-5, rtol=1e-5)
+    features = [model.sam(images) for model in (sdpa, eager)]
+    torch.testing.assert_close(features[0], features[1], atol=1e-5, rtol=1e-5)
+    for feature in features:
+        feature.square().mean().backward()
+    grads = [[p.grad for n, p in model.sam.named_parameters() if "lora_" in n] for model in (sdpa, eager)]
+    assert len(grads[0]) == 4 and all(g is not None for g in grads[0])
+    for a, b in zip(*grads, strict=True):  # training through SDPA gives the LoRA the same gradients
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
