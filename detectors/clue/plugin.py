@@ -91,6 +91,10 @@ class CLUEDetector:
         self.device = torch.device(device)
         self.model: CLUE = model.eval().to(self.device)
         if options.compile:
+            backends = torch._dynamo.list_backends(exclude_tags=())
+            if options.compile not in backends:
+                known = ", ".join(backends)
+                raise ValueError(f"clue: compile={options.compile!r} is not a torch.compile backend ({known})")
             self.model.compile(backend=options.compile)
         self.bf16 = options.precision == "bf16" or (options.precision == "auto" and self.device.type == "cuda")
 

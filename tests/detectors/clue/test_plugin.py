@@ -76,5 +76,7 @@ def test_options_are_checked(trained):
 def test_compile_option_gives_the_same_maps(trained):
     compiled = detector(trained[0], "compile=eager")  # dynamo's tracing without code generation: quick on CPU
     assert compiled.model._compiled_call_impl is not None
+    with pytest.raises(ValueError, match=r"compile='inductr' is not a torch\.compile backend"):
+        detector(trained[0], "compile=inductr")
     for a, b in zip(compiled.predict(BATCH), detector(trained[0]).predict(BATCH), strict=True):
         np.testing.assert_allclose(a.probability, b.probability, atol=1e-6)
