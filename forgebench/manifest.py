@@ -106,7 +106,21 @@ def build_manifest(spec: DatasetSpec, data_root: Path | None = None) -> Manifest
         manifest = _rule_manifest(spec, root)
     if not manifest.samples:
         raise DatasetMissingError(spec, root, "folder exists but no image matches the catalog's layout")
+    if not spec.allow_outside_root:
+        _refuse_outside(manifest)
     return manifest
+
+
+def _refuse_outside(manifest: Manifest) -> None:
+    """Raise :class:`UnsafePathError` for the first image or mask that resolves outside the dataset root."""
+    inside = manifest.root.resolve()
+    for sample in manifest.samples:
+        for path in (sample.image, sample.mask):
+            if path is not None and not path.resolve().is_relative_to(inside):
+                raise UnsafePathError(
+                    manifest.spec, manifest.root, f"{path} lies outside the dataset root (through '..', an absolute "
+                    "path or a symbolic link); set allow_outside_root: true in its catalog entry if that is intended",
+                )  # fmt: skip
 
 
 def _rule_manifest(spec: DatasetSpec, root: Path) -> Manifest:
@@ -180,13 +194,6 @@ def _csv_samples(spec: DatasetSpec, root: Path, rule: CsvPairs) -> list[Sample]:
 
 
 def _sample(spec: DatasetSpec, root: Path, image: Path, mask: Path | None, label: str) -> Sample:
-    if not spec.allow_outside_root:
-        for path in (image, mask):
-            if path is not None and not path.resolve().is_relative_to(root.resolve()):
-                raise UnsafePathError(
-                    spec, root, f"{path} lies outside the dataset root (through '..', an absolute path or a symbolic "
-                    "link); set allow_outside_root: true in its catalog entry if that is intended",
-                )  # fmt: skip
     return Sample(
         dataset=spec.name, image_id=f"{spec.name}/{_relative_id(image, root)}", image=image, mask=mask, label=label
     )

@@ -6,7 +6,7 @@ dataset whose scored count differs from the catalog's expected count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -145,8 +145,7 @@ def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, pertur
             latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
     stored = {dataset for _, dataset in latest}
     if datasets is None:
-        requested = [name for e in latest.values() for name in e.manifest.get("requested", [e.dataset])]
-        datasets = list(dict.fromkeys(requested))
+        datasets = requested_datasets(latest.values())
     board = Leaderboard(datasets=list(datasets), perturbation=perturbation)
     board.missing = [d for d in datasets if d not in stored]
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
@@ -156,6 +155,11 @@ def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, pertur
         if dataset in board.datasets:
             board.cells.append(_cell(evaluation, labels[fp], store.records(evaluation)))
     return board
+
+
+def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
+    """Every dataset the runs of ``evaluations`` asked for, in order (the absent ones included)."""
+    return list(dict.fromkeys(name for e in evaluations for name in e.manifest.get("requested", [e.dataset])))
 
 
 def _cell(evaluation: Evaluation, label: str, records: list[Record]) -> Cell:

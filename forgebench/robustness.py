@@ -109,8 +109,7 @@ def build(store: Store, catalog: Catalog, grid: Grid, datasets: Sequence[str] | 
     specs = grid.specs()
     if datasets is None:
         seeds = {spec: stored_seed(spec, seed) for spec in specs}
-        evaluations = [e for e in store.evaluations() if seeds.get(e.perturbation) == e.seed]
-        datasets = list(dict.fromkeys(n for e in evaluations for n in e.manifest.get("requested", [e.dataset])))
+        datasets = report.requested_datasets(e for e in store.evaluations() if seeds.get(e.perturbation) == e.seed)
     boards = {spec: report.build(store, catalog, datasets, spec, seed) for spec in specs}
     present = [d for d in datasets if any(d not in board.missing for board in boards.values())]
     return Robustness(grid=grid, datasets=present, boards=boards)
