@@ -100,6 +100,19 @@ def adhoc_grid(specs: Sequence[str]) -> Grid:
     )
 
 
+def covering_grids(specs: Sequence[str]) -> list[Grid]:
+    """The largest bundled grids all of whose points are among ``specs``, then an ad-hoc grid of the others.
+
+    A covered grid that is part of another covered grid (``osn`` of ``demo``) is left out.
+    """
+    stored = set(specs)
+    grids = [grid for name in builtin_grids()["grids"] if set((grid := load_grid(name)).specs()) <= stored]
+    covering = [g for g in grids if not any(set(g.specs()) < set(other.specs()) for other in grids)]
+    covered = {spec for grid in covering for spec in grid.specs()}
+    adhoc = adhoc_grid([spec for spec in specs if spec not in covered])
+    return covering + ([adhoc] if adhoc.families else [])
+
+
 def _grid(name: str, entry: Any, origin: str) -> Grid:
     where = f"{origin}: grid {name}"
     if not isinstance(entry, dict) or not isinstance(entry.get("families"), dict):

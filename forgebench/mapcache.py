@@ -35,8 +35,13 @@ def save_map(path: Path, probability: np.ndarray) -> None:
     temporary.replace(path)
 
 
-def load_map(path: Path) -> np.ndarray:
+def load_levels(path: Path) -> np.ndarray:
+    """The cached map's uint8 levels (``level > 127`` ⇔ forged at the fixed threshold)."""
     levels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if levels is None:
         raise FileNotFoundError(f"Cached map not found or unreadable: {path}")
-    return dequantise(levels)
+    return levels
+
+
+def load_map(path: Path) -> np.ndarray:
+    return dequantise(load_levels(path))

@@ -15,6 +15,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 THRESHOLD = 0.5
+AVERAGE = "Weighted Avg."
+"""The name of the image-count-weighted average over datasets in every table."""
 PROTOCOL = {
     "name": "clue-fixed-threshold",
     "threshold": THRESHOLD,

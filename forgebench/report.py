@@ -10,10 +10,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from forgebench import intervals
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
-from forgebench.metrics import EXTRA_FIELDS, PROTOCOL, Confusion, DatasetScore, ImageScore, aggregate, weighted_average
+from forgebench.metrics import (
+    AVERAGE,
+    EXTRA_FIELDS,
+    PROTOCOL,
+    Confusion,
+    DatasetScore,
+    ImageScore,
+    aggregate,
+    weighted_average,
+)
 from forgebench.perturb import stored_seed
 from forgebench.store import Evaluation, Record, Store
 
@@ -32,6 +44,14 @@ class Cell:
     n_invalid: int
     n_errors: int
     extras: dict[str, float | None]
+    manifest_digest: str = field(default="", compare=False)
+    results: Path = field(default=Path(), compare=False)
+    """The results folder of the store the cell came from (its records' ``map_file`` are relative to it)."""
+    records: tuple[Record, ...] = field(default=(), compare=False, repr=False)
+
+    def tampered(self) -> list[Record]:
+        """The scored tampered images, whose mean F1 and IoU the cell shows."""
+        return [r for r in self.records if r.status == "ok" and r.label == "tampered"]
 
 
 @dataclass
@@ -45,6 +65,15 @@ class Leaderboard:
     expected: dict[str, int | None] = field(default_factory=dict)
     variants: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     """Datasets expanded from a one-variable catalog matrix → (base, variable, value), see ``DatasetSpec.variant``."""
+    bootstrap: Settings | None = None
+    intervals: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    """(label, dataset or "Weighted Avg.") → [[F1 low, IoU low], [F1 high, IoU high]] when ``bootstrap`` is set."""
+
+    def with_intervals(self, settings: Settings) -> Leaderboard:
+        """Add bootstrap intervals to every cell and to each detector's weighted average."""
+        self.bootstrap = settings
+        self.intervals = intervals.leaderboard_intervals(self, settings)
+        return self
 
     def labels(self) -> list[str]:
         return list(dict.fromkeys(c.label for c in self.cells))
@@ -64,8 +93,12 @@ class Leaderboard:
         weights = self.weights()
         return [c for c in self.cells if c.score.n_tampered < weights.get(c.dataset, 0) or c.n_errors or c.n_invalid]
 
-    def wide(self) -> pd.DataFrame:
-        """Rows = detectors, columns = ``<dataset> F1``, ``<dataset> IoU`` …, ``Avg F1``, ``Avg IoU``."""
+    def wide(self, with_intervals: bool = False) -> pd.DataFrame:
+        """Rows = detectors, columns = ``<dataset> F1``, ``<dataset> IoU`` …, ``Weighted Avg. F1``, ``… IoU``.
+
+        ``with_intervals`` (once :meth:`with_intervals` ran) puts ``<column> low`` and ``<column> high`` after
+        each of those columns, so the point columns keep their names and order.
+        """
         rows = []
         for label in self.labels():
             row: dict[str, object] = {"Detector": label}
@@ -77,13 +110,26 @@ class Leaderboard:
                 if cell and cell.score.n_tampered:
                     present.append(cell)
             counts = [c.score.n_tampered for c in present]
-            row["Weighted Avg. F1"] = weighted_average([c.score.f1 for c in present], counts) if present else None
-            row["Weighted Avg. IoU"] = weighted_average([c.score.iou for c in present], counts) if present else None
+            row[f"{AVERAGE} F1"] = weighted_average([c.score.f1 for c in present], counts) if present else None
+            row[f"{AVERAGE} IoU"] = weighted_average([c.score.iou for c in present], counts) if present else None
             row["datasets"] = len(present)
             rows.append(row)
-        columns = ["Detector", *(f"{d} {m}" for d in self.datasets for m in ("F1", "IoU"))]
-        table = pd.DataFrame(rows, columns=[*columns, "Weighted Avg. F1", "Weighted Avg. IoU", "datasets"])
-        return table.sort_values("Weighted Avg. F1", ascending=False, na_position="last", kind="stable")
+        columns = [f"{d} {m}" for d in [*self.datasets, AVERAGE] for m in ("F1", "IoU")]
+        if with_intervals and self.bootstrap:
+            for row in rows:
+                row |= self._interval_columns(row["Detector"])
+            columns = [c for column in columns for c in (column, f"{column} low", f"{column} high")]
+        table = pd.DataFrame(rows, columns=["Detector", *columns, "datasets"])
+        return table.sort_values(f"{AVERAGE} F1", ascending=False, na_position="last", kind="stable")
+
+    def _interval_columns(self, label: str) -> dict[str, float]:
+        values = {}
+        for dataset in [*self.datasets, AVERAGE]:
+            if (bounds := self.intervals.get((label, dataset))) is not None:
+                for index, metric in enumerate(("F1", "IoU")):
+                    values[f"{dataset} {metric} low"] = float(bounds[0, index])
+                    values[f"{dataset} {metric} high"] = float(bounds[1, index])
+        return values
 
     def long(self) -> pd.DataFrame:
         """One row per detector × dataset with every aggregate, counts and the expected count."""
@@ -125,24 +171,28 @@ class Leaderboard:
                 cells = [found[(base, value)] for base in bases if (base, value) in found]
                 f1, counts = [c.score.f1 for c in cells], [c.score.n_tampered for c in cells]
                 complete = len(cells) == len(bases)  # an average over fewer bases would not compare
-                row[("Weighted Avg.", value)] = weighted_average(f1, counts) if complete else None
+                row[(AVERAGE, value)] = weighted_average(f1, counts) if complete else None
             rows.append(row)
         frame = pd.DataFrame(rows)
         frame.columns = pd.MultiIndex.from_tuples(frame.columns)
         return frame
 
 
-def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, perturbation: str = "clean",
-          seed: int = 0) -> Leaderboard:  # fmt: skip
-    """Collect the latest evaluation of every detector on ``datasets``.
+def build(stores: Store | Sequence[Store], catalog: Catalog, datasets: Sequence[str] | None,
+          perturbation: str = "clean", seed: int = 0) -> Leaderboard:  # fmt: skip
+    """Collect the latest evaluation of every detector on ``datasets`` from one or several stores (runs).
 
     Without ``datasets``: every dataset the stored runs asked for, so those that were absent show as missing.
+    Where several stores hold the same detector configuration on a dataset, the last store's evaluation counts.
     """
     latest: dict[tuple[str, str], Evaluation] = {}
+    source: dict[tuple[str, str], Store] = {}
     seed = stored_seed(perturbation, seed)
-    for evaluation in store.evaluations():
-        if evaluation.perturbation == perturbation and evaluation.seed == seed:
-            latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
+    for store in store_list(stores):
+        for evaluation in store.evaluations():
+            if evaluation.perturbation == perturbation and evaluation.seed == seed:
+                latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
+                source[(evaluation.fingerprint, evaluation.dataset)] = store
     stored = {dataset for _, dataset in latest}
     if datasets is None:
         datasets = requested_datasets(latest.values())
@@ -151,10 +201,15 @@ def build(store: Store, catalog: Catalog, datasets: Sequence[str] | None, pertur
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
     board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].variant)}
     labels = _labels([e for e in latest.values() if e.dataset in board.datasets])
-    for (fp, dataset), evaluation in latest.items():
-        if dataset in board.datasets:
-            board.cells.append(_cell(evaluation, labels[fp], store.records(evaluation)))
+    for key, evaluation in latest.items():
+        if key[1] in board.datasets:
+            store = source[key]
+            board.cells.append(_cell(evaluation, labels[key[0]], store.records(evaluation), store.results))
     return board
+
+
+def store_list(stores: Store | Sequence[Store]) -> list[Store]:
+    return [stores] if isinstance(stores, Store) else list(stores)
 
 
 def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
@@ -162,7 +217,7 @@ def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
     return list(dict.fromkeys(name for e in evaluations for name in e.manifest.get("requested", [e.dataset])))
 
 
-def _cell(evaluation: Evaluation, label: str, records: list[Record]) -> Cell:
+def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Path) -> Cell:
     ok = [r for r in records if r.status == "ok"]
     scores = [
         ImageScore(label=r.label, counts=Confusion(r.tp, r.fp, r.fn, r.tn), score=r.score, f1=r.f1, iou=r.iou)
@@ -183,6 +238,9 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record]) -> Cell:
         n_invalid=sum(r.status == "invalid" for r in records),
         n_errors=sum(r.status == "error" for r in records),
         extras=extras,
+        manifest_digest=evaluation.manifest_digest,
+        results=results,
+        records=tuple(records),
     )
 
 
@@ -222,6 +280,11 @@ def protocol_lines(board: Leaderboard) -> list[str]:
     ]
     if mismatched:
         lines.append("Counts differ from the catalog: " + "; ".join(mismatched) + ".")
+    if board.bootstrap:
+        lines.append(
+            f"Intervals [low, high]: {board.bootstrap.describe()}; the Weighted Avg. resamples images within "
+            "each dataset, keeping the weights."
+        )
     lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
     short = [
         f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {weights[c.dataset]} tampered "
@@ -242,8 +305,8 @@ def protocol_lines(board: Leaderboard) -> list[str]:
 
 def markdown(board: Leaderboard) -> str:
     """The leaderboard as a Markdown document: the paper-shaped table, then the details."""
-    wide = board.wide().drop(columns="datasets")
-    text = ["# forgebench leaderboard", "", markdown_table(wide), ""]
+    wide = board.wide(with_intervals=True).drop(columns="datasets")
+    text = ["# forgebench leaderboard", "", markdown_table(interval_text(wide)), ""]
     for variable, frame in board.by_variant():
         text += [f"## F1 by {variable} (CLUE Table 2 shape)", "", grouped_markdown_table(frame), ""]
     text += [f"- {line}" for line in protocol_lines(board)]
@@ -261,7 +324,7 @@ def write(board: Leaderboard, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "leaderboard.md", out_dir / "leaderboard.csv", out_dir / "leaderboard-long.csv"]
     paths[0].write_text(markdown(board), encoding="utf-8")
-    board.wide().to_csv(paths[1], index=False)
+    board.wide(with_intervals=True).to_csv(paths[1], index=False)
     board.long().to_csv(paths[2], index=False)
     return paths
 
@@ -272,6 +335,19 @@ def fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def interval_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fold each ``<column> low`` / ``<column> high`` pair into its column as text: ``0.733 [0.701, 0.760]``."""
+    folded = frame.copy()
+    for column in [c for c in frame.columns if f"{c} low" in frame.columns]:
+        low, high = frame[f"{column} low"], frame[f"{column} high"]
+        folded[column] = [
+            fmt(v) if pd.isna(lo) else f"{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
+            for v, lo, hi in zip(frame[column], low, high, strict=True)
+        ]
+        folded = folded.drop(columns=[f"{column} low", f"{column} high"])
+    return folded
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

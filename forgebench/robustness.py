@@ -19,11 +19,9 @@ import pandas as pd
 from forgebench import report
 from forgebench.catalog import Catalog
 from forgebench.grids import Family, Grid
-from forgebench.metrics import weighted_average
+from forgebench.metrics import AVERAGE, weighted_average
 from forgebench.perturb import CLEAN, stored_seed
 from forgebench.store import Store
-
-AVERAGE = "Weighted Avg."
 
 
 @dataclass
@@ -104,13 +102,16 @@ class Robustness:
         return lines
 
 
-def build(store: Store, catalog: Catalog, grid: Grid, datasets: Sequence[str] | None, seed: int = 0) -> Robustness:
-    """Collect the latest results of every detector at every point of ``grid``."""
+def build(stores: Store | Sequence[Store], catalog: Catalog, grid: Grid, datasets: Sequence[str] | None,
+          seed: int = 0) -> Robustness:  # fmt: skip
+    """Collect the latest results of every detector at every point of ``grid`` from one or several stores."""
     specs = grid.specs()
+    stores = report.store_list(stores)
     if datasets is None:
         seeds = {spec: stored_seed(spec, seed) for spec in specs}
-        datasets = report.requested_datasets(e for e in store.evaluations() if seeds.get(e.perturbation) == e.seed)
-    boards = {spec: report.build(store, catalog, datasets, spec, seed) for spec in specs}
+        evaluations = [e for store in stores for e in store.evaluations() if seeds.get(e.perturbation) == e.seed]
+        datasets = report.requested_datasets(evaluations)
+    boards = {spec: report.build(stores, catalog, datasets, spec, seed) for spec in specs}
     present = [d for d in datasets if any(d not in board.missing for board in boards.values())]
     return Robustness(grid=grid, datasets=present, boards=boards)
 

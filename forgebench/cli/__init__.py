@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from forgebench.cli import datasets, evaluate, listing, predict, sweep, train
+from forgebench.cli import compare, datasets, evaluate, listing, predict, report, sweep, train
 
 app = typer.Typer(
     name="forgebench",
@@ -19,6 +19,8 @@ app.command()(evaluate.run)
 app.command()(sweep.sweep)
 app.command()(evaluate.leaderboard)
 app.command()(sweep.plot)
+app.command()(compare.compare)
+app.command()(report.report)
 app.command()(evaluate.rescore)
 app.command()(evaluate.demo)
 app.command()(predict.predict)

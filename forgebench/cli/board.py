@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -11,10 +12,10 @@ from forgebench import report, robustness
 from forgebench.catalog import Catalog
 from forgebench.cli.common import console
 from forgebench.grids import Grid, adhoc_grid
-from forgebench.metrics import PROTOCOL
+from forgebench.metrics import AVERAGE, PROTOCOL
 from forgebench.perturb import CLEAN, stored_seed
 from forgebench.plot import robustness_plot
-from forgebench.robustness import AVERAGE, Robustness
+from forgebench.robustness import Robustness
 from forgebench.robustness import write as write_robustness
 from forgebench.store import Store
 
@@ -29,7 +30,7 @@ def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
     for variable, frame in board.by_variant():
         _print_if_it_fits(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
     for line in report.protocol_lines(board):
-        console.print(f"[dim]{line}[/]", highlight=False)
+        console.print(f"[dim]{escape(line)}[/]", highlight=False)
     written = report.write(board, out_dir)
     console.print("Written: " + ", ".join(str(p) for p in written))
 
@@ -38,18 +39,26 @@ def _rich_table(board: report.Leaderboard) -> Table:
     """The paper-shaped table with each dataset's F1 and IoU in one column, so it stays readable in a terminal."""
     table = _detector_table(
         f"Leaderboard: pixel F1 / IoU at threshold {PROTOCOL['threshold']}, per tampered image",
-        [f"{dataset}\nF1 / IoU" for dataset in board.datasets] + ["Weighted Avg.\nF1 / IoU"],
+        [f"{dataset}\nF1 / IoU" for dataset in board.datasets] + [f"{AVERAGE}\nF1 / IoU"],
     )
     short = {(c.label, c.dataset) for c in board.short_cells()}
     for _, row in board.wide().iterrows():
         label = row["Detector"]
         cells = [
-            f"{report.fmt(row[f'{d} F1'])} / {report.fmt(row[f'{d} IoU'])}" + ("*" if (label, d) in short else "")
+            f"{report.fmt(row[f'{d} F1'])} / {report.fmt(row[f'{d} IoU'])}"
+            + ("*" if (label, d) in short else "")
+            + _interval_line(board, label, d)
             for d in board.datasets
         ]
-        average = f"{report.fmt(row['Weighted Avg. F1'])} / {report.fmt(row['Weighted Avg. IoU'])}"
-        table.add_row(label, *cells, average)
+        average = f"{report.fmt(row[f'{AVERAGE} F1'])} / {report.fmt(row[f'{AVERAGE} IoU'])}"
+        table.add_row(escape(label), *cells, average + _interval_line(board, label, AVERAGE))
     return table
+
+
+def _interval_line(board: report.Leaderboard, label: str, dataset: str) -> str:
+    """A second line with the F1 interval, where the board has intervals."""
+    bounds = board.intervals.get((label, dataset))
+    return "" if bounds is None else f"\n[dim][{bounds[0, 0]:.3f}, {bounds[1, 0]:.3f}][/]"
 
 
 def _authentic_table(board: report.Leaderboard) -> Table:
@@ -61,7 +70,7 @@ def _authentic_table(board: report.Leaderboard) -> Table:
     for label in board.wide()["Detector"]:
         cells = [board.cell(label, dataset) for dataset in board.datasets]
         table.add_row(
-            label,
+            escape(label),
             *(f"{report.fmt(c.score.fpr_pixel)} / {report.fmt(c.score.specificity)}" if c else "—" for c in cells),
         )
     return table
@@ -123,7 +132,7 @@ def _table2(frame, title: str) -> Table:
         table.add_column(f"{group if first else ''}\n{label}", justify="right", no_wrap=True,
                          style="bold" if group == AVERAGE else None)  # fmt: skip
     for row in frame.itertuples(index=False):
-        table.add_row(row[0], *(report.fmt(v) for v in row[1:]))
+        table.add_row(escape(row[0]), *(report.fmt(v) for v in row[1:]))
     return table
 
 
@@ -132,7 +141,7 @@ def _detector_columns(title: str, keys: list[str], detectors: list[str]) -> Tabl
     for key in keys:
         table.add_column(key, no_wrap=True, style="dim" if key == "kind" else None)
     for detector in detectors:
-        table.add_column(detector, justify="right", no_wrap=True)
+        table.add_column(escape(detector), justify="right", no_wrap=True)
     return table
 
 

@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog, CatalogError, load_catalog
 from forgebench.metrics import EXTRA_COLUMNS
 
@@ -63,6 +64,16 @@ OutOption = Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.p
 WorkersOption = Annotated[
     int, typer.Option(min=1, help="Loader threads (decode + perturb); results never depend on it.")
 ]
+LevelOption = Annotated[float, typer.Option(help="Confidence level of bootstrap intervals, e.g. 0.95.")]
+ResamplesOption = Annotated[int, typer.Option(help="Bootstrap resamples (and random sign flips of paired tests).")]
+BootstrapSeedOption = Annotated[int, typer.Option(help="Seed of the bootstrap draws (results depend only on it).")]
+
+
+def bootstrap_settings(level: float, resamples: int, seed: int) -> Settings:
+    try:
+        return Settings(level=level, resamples=resamples, seed=seed)
+    except ValueError as error:
+        fail(str(error))
 
 
 def catalog_from(files: list[Path] | None) -> Catalog:

@@ -13,6 +13,7 @@ from forgebench.catalog import CatalogError
 from forgebench.cli.board import show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
+    BootstrapSeedOption,
     CatalogOption,
     DataRootOption,
     DatasetOption,
@@ -20,13 +21,16 @@ from forgebench.cli.common import (
     DeviceOption,
     ExtraOption,
     GridOption,
+    LevelOption,
     LimitOption,
     OutOption,
     PerturbOption,
+    ResamplesOption,
     ResultsOption,
     SeedOption,
     SuiteOption,
     WorkersOption,
+    bootstrap_settings,
     catalog_from,
     checked_extras,
     console,
@@ -37,6 +41,7 @@ from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolv
 from forgebench.grids import load_grid
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
+from forgebench.page import PageSettings, write_page
 from forgebench.perturb import CLEAN, parse_chain
 from forgebench.rescore import ManifestChangedError
 from forgebench.rescore import rescore as rescore_evaluation
@@ -103,6 +108,10 @@ def leaderboard(
     grid: GridOption = None,
     perturb: PerturbOption = None,
     seed: SeedOption = 0,
+    ci: Annotated[bool, typer.Option("--ci", help="Add bootstrap intervals over images to every cell.")] = False,
+    level: LevelOption = 0.95,
+    resamples: ResamplesOption = 2000,
+    bootstrap_seed: BootstrapSeedOption = 0,
     out: OutOption = None,
     results: ResultsOption = None,
     catalog: CatalogOption = None,
@@ -114,6 +123,8 @@ def leaderboard(
     if not (results_dir / "forgebench.sqlite").exists():
         fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
     if by is By.perturbation:
+        if ci:
+            fail("--ci applies to --by dataset; `forgebench report` draws the robustness curves")
         show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
         return
     if grid or len(perturb or ()) > 1:
@@ -124,6 +135,8 @@ def leaderboard(
         fail(str(error))
     with Store(results_dir) as store:
         board = report.build(store, loaded, names, spec, seed)
+    if ci:
+        board.with_intervals(bootstrap_settings(level, resamples, bootstrap_seed))
     show_leaderboard(board, out or results_dir)
 
 
@@ -162,9 +175,11 @@ def demo(
     limit: Annotated[int | None, typer.Option(help="Images per dataset (default: all).")] = None,
     train: Annotated[bool, typer.Option(help="Also train the trainable detectors' demo models (cached).")] = True,
     sweep: Annotated[bool, typer.Option(help="Also run the `demo` robustness grid (JPEG and OSN) and plot it.")] = True,
+    page: Annotated[bool, typer.Option("--report/--no-report", help="Also write the HTML report.")] = True,
 ) -> None:
     """Build the synthetic suite, run the baselines and trained demo models (e.g. a tiny CLUE) on it, rank them.
 
+    The HTML report (see `forgebench report`) goes to <results>/report/index.html.
     With --sweep (default) every detector also runs under the `demo` grid, whose robustness tables
     and plot (robustness-demo.md/.csv/.png) are written next to the leaderboard.
     """
@@ -196,4 +211,8 @@ def demo(
     show_leaderboard(board, results_dir)
     if sweep:
         show_grids([grid], [s.name for s in specs], 0, results_dir, results_dir, loaded, plot=True)
+    if page:
+        with Store(results_dir) as store, console.status("writing the HTML report…"):
+            written = write_page([store], loaded, results_dir / "report", PageSettings(datasets=board.datasets))
+        console.print(f"Report: {written} (open it in a browser)", highlight=False)
     console.print(f"Demo finished in {time.perf_counter() - started:.1f} s.")

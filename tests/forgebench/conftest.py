@@ -42,3 +42,22 @@ def osn_results(tmp_path):
                           "WHERE detector='weak' AND dataset='b' AND perturbation=?)", [OSN[-1]])  # fmt: skip
         store._db.commit()
         yield store
+
+
+def add_scores(store: Store, detector: str, dataset: str, f1: list[float], perturbation: str = "clean") -> None:
+    """One evaluation whose tampered images have the given F1 (IoU = F1 / (2 − F1)); ids ``<dataset>/<i>.png``."""
+    key = {"detector": detector, "fingerprint": detector * 4, "dataset": dataset, "perturbation": perturbation,
+           "seed": 0, "manifest_digest": dataset}  # fmt: skip
+    evaluation = store.evaluation(key, {"requested": [dataset], "changed_options": {}})
+    records = []
+    for index, value in enumerate(f1):
+        tp = round(50 * value)
+        records.append(Record(f"{dataset}/{index}.png", "tampered", "ok", height=10, width=10, tp=tp, fp=0,
+                              fn=100 - 2 * tp if tp else 100, tn=0, f1=value, iou=value / (2 - value)))  # fmt: skip
+    store.add(evaluation, records)
+
+
+@pytest.fixture
+def scores():
+    """``add_scores(store, detector, dataset, f1_values)``."""
+    return add_scores

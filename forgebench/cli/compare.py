@@ -1,0 +1,93 @@
+"""``forgebench compare``: is detector A really better than B? Paired differences with intervals and tests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from forgebench import compare as comparing
+from forgebench import paths, report
+from forgebench.cli.common import (
+    BootstrapSeedOption,
+    CatalogOption,
+    DatasetOption,
+    LevelOption,
+    OutOption,
+    PerturbOption,
+    ResamplesOption,
+    ResultsOption,
+    SeedOption,
+    SuiteOption,
+    bootstrap_settings,
+    catalog_from,
+    console,
+    fail,
+)
+from forgebench.cli.jobs import resolve_datasets
+from forgebench.perturb import CLEAN, parse_chain
+from forgebench.store import Store
+
+
+def compare(
+    first: Annotated[str, typer.Argument(metavar="A", help="Detector name or leaderboard label.")],
+    second: Annotated[str, typer.Argument(metavar="B", help="Detector name or leaderboard label.")],
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    metric: Annotated[str, typer.Option(help="f1 or iou (per image, fixed threshold).")] = "f1",
+    perturb: PerturbOption = None,
+    seed: SeedOption = 0,
+    level: LevelOption = 0.95,
+    resamples: ResamplesOption = 10_000,
+    bootstrap_seed: BootstrapSeedOption = 0,
+    out: OutOption = None,
+    results: ResultsOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Paired comparison of A and B on the images both scored: difference per dataset and overall,
+    its bootstrap interval, a sign-flip permutation test, and which differences are significant."""
+    loaded = catalog_from(catalog)
+    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
+    settings = bootstrap_settings(level, resamples, bootstrap_seed)
+    results_dir = paths.results_dir(results)
+    if not (results_dir / "forgebench.sqlite").exists():
+        fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
+    if len(perturb or ()) > 1:
+        fail("compare reads one perturbation; give --perturb once")
+    try:
+        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
+        with Store(results_dir) as store:
+            board = report.build(store, loaded, names, spec, seed)
+        result = comparing.compare(board, first, second, settings, metric)
+    except (LookupError, ValueError) as error:
+        fail(str(error))
+    console.print(_table(result), crop=False)
+    for line in result.verdicts():
+        console.print(escape(line), highlight=False)
+    for dataset_name, why in result.unpaired.items():
+        console.print(f"[yellow]{escape(dataset_name)}[/]: {escape(why)}", highlight=False)
+    console.print(f"[dim]{escape(comparing.describe(settings))} Perturbation: {escape(spec)}.[/]", highlight=False)
+    written = comparing.write(result, out or results_dir)
+    console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def _table(result: comparing.Comparison) -> Table:
+    metric = "F1" if result.metric == "f1" else "IoU"
+    table = Table(title=escape(f"Paired {metric} difference, A = {result.a}, B = {result.b}"))
+    for header in ("dataset", "pairs", "A", "B", "A − B", "interval", "p", "p (Holm)", "significant"):
+        table.add_column(header, justify="left" if header == "dataset" else "right", no_wrap=True)
+    for row in result.rows:
+        table.add_row(
+            row.dataset,
+            str(row.pairs),
+            report.fmt(row.a),
+            report.fmt(row.b),
+            f"{row.difference:+.3f}",
+            f"[{row.low:+.3f}, {row.high:+.3f}]",
+            comparing.p_text(row.p_value),
+            comparing.p_text(row.p_adjusted),
+            "[bold]yes[/]" if row.significant else "no",
+        )
+    return table

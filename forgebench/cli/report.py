@@ -1,0 +1,72 @@
+"""``forgebench report``: a static HTML page of one or several runs (leaderboard, curves, thresholds, galleries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forgebench import paths
+from forgebench.cli.common import (
+    BootstrapSeedOption,
+    CatalogOption,
+    DataRootOption,
+    DatasetOption,
+    LevelOption,
+    PerturbOption,
+    ResamplesOption,
+    SeedOption,
+    SuiteOption,
+    bootstrap_settings,
+    catalog_from,
+    console,
+    fail,
+)
+from forgebench.cli.jobs import resolve_datasets
+from forgebench.page import PageSettings, write_page
+from forgebench.perturb import CLEAN, parse_chain
+from forgebench.store import Store
+
+
+def report(
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="[RUN]...", help="Results folders to report on (default: the results folder)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for index.html, its figures and thumbnails.")] = Path("report"),
+    suite: SuiteOption = None,
+    dataset: DatasetOption = None,
+    perturb: PerturbOption = None,
+    seed: SeedOption = 0,
+    per_section: Annotated[int, typer.Option(min=1, help="Gallery rows per section (worst, best, disagreement).")] = 4,
+    level: LevelOption = 0.95,
+    resamples: ResamplesOption = 2000,
+    bootstrap_seed: BootstrapSeedOption = 0,
+    data_root: DataRootOption = None,
+    catalog: CatalogOption = None,
+) -> None:
+    """Write a static HTML report: the leaderboard with bootstrap intervals, robustness curves, F1 against
+    threshold, and per-dataset galleries of the worst, best and most disputed images. Opens from disk."""
+    loaded = catalog_from(catalog)
+    folders = runs or [paths.results_dir(None)]
+    absent = [str(f) for f in folders if not (f / "forgebench.sqlite").is_file()]
+    if absent:
+        fail(f"no results in {', '.join(absent)}; run `forgebench run DETECTOR --suite S` first")
+    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
+    if len(perturb or ()) > 1:
+        fail("the page's leaderboard and galleries read one perturbation; give --perturb once")
+    try:
+        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
+    except (LookupError, ValueError) as error:
+        fail(str(error))
+    settings = PageSettings(names, spec, seed, bootstrap_settings(level, resamples, bootstrap_seed), per_section,
+                            data_root)  # fmt: skip
+    stores = [Store(folder) for folder in folders]
+    try:
+        with console.status("writing the report (thresholds and thumbnails read every cached map)…"):
+            page = write_page(stores, loaded, out, settings)
+    finally:
+        for store in stores:
+            store.close()
+    console.print(f"Written: {page} (open it in a browser; no server needed)", highlight=False)

@@ -1,0 +1,230 @@
+"""Is detector A really better than B? Paired differences on the same images, with intervals and tests.
+
+Per dataset, the images both detectors scored are paired and the per-image differences A − B of the
+metric (F1 or IoU at the fixed threshold) are averaged. The interval is a paired bootstrap of that
+mean; the test is a sign-flip permutation test of "A and B are exchangeable on every image". The
+overall difference is the weighted average over datasets (weights = paired images, the protocol's
+rule), with a bootstrap stratified by dataset and a sign-flip test over all pairs. The per-dataset
+tests are Holm-adjusted as a family; the overall test stands alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forgebench import report
+from forgebench.bootstrap import (
+    Settings,
+    holm,
+    percentile_interval,
+    pooled_means,
+    resample_means,
+    rng,
+    sign_flip_p_value,
+)
+from forgebench.metrics import AVERAGE
+from forgebench.report import Cell, Leaderboard
+
+METRICS = ("f1", "iou")
+
+
+class ComparisonError(ValueError):
+    """The detectors to compare cannot be found or share no scored image."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A − B on one dataset (or overall): means over the paired images, interval and test."""
+
+    dataset: str
+    pairs: int
+    a: float
+    b: float
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    p_adjusted: float
+    significant: bool
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    metric: str
+    settings: Settings
+    rows: list[Difference] = field(default_factory=list)
+    unpaired: dict[str, str] = field(default_factory=dict)
+    """Dataset → why some or all of its images could not be paired."""
+
+    def overall(self) -> Difference | None:
+        return next((row for row in self.rows if row.dataset == AVERAGE), None)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per dataset, then the overall row."""
+        metric = self.metric.upper() if self.metric == "f1" else "IoU"
+        return pd.DataFrame(
+            [
+                {
+                    "dataset": r.dataset,
+                    "pairs": r.pairs,
+                    f"{self.a} {metric}": r.a,
+                    f"{self.b} {metric}": r.b,
+                    "difference": r.difference,
+                    "difference low": r.low,
+                    "difference high": r.high,
+                    "p": r.p_value,
+                    "p (Holm)": r.p_adjusted,
+                    "significant": "yes" if r.significant else "no",
+                }
+                for r in self.rows
+            ]
+        )
+
+    def verdicts(self) -> list[str]:
+        """Plain sentences: where A is significantly better or worse than B, and where no difference is shown."""
+        alpha = f"{self.settings.alpha:g}"
+        better = [r.dataset for r in self.rows if r.significant and r.difference > 0]
+        worse = [r.dataset for r in self.rows if r.significant and r.difference < 0]
+        neither = [r.dataset for r in self.rows if not r.significant]
+        lines = []
+        if better:
+            lines.append(_sentence(f"{self.a} is significantly better than {self.b} (p < {alpha}) on", better))
+        if worse:
+            lines.append(_sentence(f"{self.a} is significantly worse than {self.b} (p < {alpha}) on", worse))
+        if neither:
+            lines.append(_sentence(f"No significant difference (p ≥ {alpha}) on", neither))
+        return lines
+
+
+def _sentence(opening: str, datasets: list[str]) -> str:
+    text = f"{opening}: {', '.join(datasets)}"
+    return text if text.endswith(".") else text + "."
+
+
+def compare(board: Leaderboard, a: str, b: str, settings: Settings, metric: str = "f1") -> Comparison:
+    """Compare detectors ``a`` and ``b`` (names or leaderboard labels) on every dataset of ``board``."""
+    if metric not in METRICS:
+        raise ComparisonError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    label_a, label_b = resolve_label(board, a), resolve_label(board, b)
+    comparison = Comparison(a=label_a, b=label_b, metric=metric, settings=settings)
+    pooled: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    for dataset in board.datasets:
+        cell_a, cell_b = board.cell(label_a, dataset), board.cell(label_b, dataset)
+        if cell_a is None or cell_b is None:
+            missing = [label for label, cell in ((label_a, cell_a), (label_b, cell_b)) if cell is None]
+            comparison.unpaired[dataset] = f"not scored by {' and '.join(missing)}"
+            continue
+        values_a, values_b = _by_image(cell_a, metric), _by_image(cell_b, metric)
+        common = sorted(values_a.keys() & values_b.keys())
+        if len(common) < len(values_a) or len(common) < len(values_b):
+            comparison.unpaired[dataset] = (
+                f"{len(values_a) - len(common)} images scored only by {label_a}, "
+                f"{len(values_b) - len(common)} only by {label_b}"
+            )
+        if common:
+            first = np.array([values_a[i] for i in common])
+            second = np.array([values_b[i] for i in common])
+            pooled.append((dataset, first, second, _resampled(first - second, settings, dataset, cell_a, cell_b)))
+    if not pooled:
+        raise ComparisonError(f"{label_a} and {label_b} share no scored tampered image on {', '.join(board.datasets)}")
+    per_dataset = [_difference(name, x, y, means, settings, key=(name,)) for name, x, y, means in pooled]
+    adjusted = holm([row.p_value for row in per_dataset])
+    comparison.rows = [
+        Difference(**{**row.__dict__, "p_adjusted": p, "significant": p < settings.alpha})
+        for row, p in zip(per_dataset, adjusted, strict=True)
+    ]
+    if len(pooled) > 1:
+        counts = [len(x) for _, x, _, _ in pooled]
+        overall_means = pooled_means([means for *_, means in pooled], counts)
+        first, second = np.concatenate([x for _, x, _, _ in pooled]), np.concatenate([y for _, _, y, _ in pooled])
+        comparison.rows.append(_difference(AVERAGE, first, second, overall_means, settings, key=(AVERAGE,)))
+    return comparison
+
+
+def resolve_label(board: Leaderboard, name: str) -> str:
+    """A leaderboard label from a label or a detector name that has a single configuration in the store."""
+    labels = board.labels()
+    if name in labels:
+        return name
+    matching = list(dict.fromkeys(c.label for c in board.cells if c.detector == name))
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        raise ComparisonError(f"{name!r} has several stored configurations; name one of: {', '.join(matching)}")
+    raise ComparisonError(f"no stored results for {name!r}; stored: {', '.join(labels) or 'none'}")
+
+
+def _by_image(cell: Cell, metric: str) -> dict[str, float]:
+    return {r.image_id: getattr(r, metric) for r in cell.tampered()}
+
+
+def _resampled(differences: np.ndarray, settings: Settings, dataset: str, a: Cell, b: Cell) -> np.ndarray:
+    return resample_means(differences, settings.resamples, rng(settings, "compare", dataset, a.fingerprint,
+                                                               b.fingerprint))  # fmt: skip
+
+
+def _difference(
+    dataset: str, a: np.ndarray, b: np.ndarray, resampled: np.ndarray, settings: Settings, key: tuple[str, ...]
+) -> Difference:
+    low, high = percentile_interval(resampled, settings)
+    p_value = sign_flip_p_value(a - b, settings, *key)
+    return Difference(
+        dataset=dataset,
+        pairs=len(a),
+        a=float(a.mean()),
+        b=float(b.mean()),
+        difference=float((a - b).mean()),
+        low=float(low),
+        high=float(high),
+        p_value=p_value,
+        p_adjusted=p_value,
+        significant=p_value < settings.alpha,
+    )
+
+
+def markdown(comparison: Comparison) -> str:
+    """The comparison as Markdown: the table, the verdicts, and how they were computed."""
+    lines = [
+        f"# {comparison.a} vs {comparison.b} ({'F1' if comparison.metric == 'f1' else 'IoU'}, paired)",
+        "",
+        report.markdown_table(_p_text(report.interval_text(comparison.frame()))),
+        "",
+        *(f"- {line}" for line in comparison.verdicts()),
+        *(f"- {dataset}: {why}." for dataset, why in comparison.unpaired.items()),
+        f"- {describe(comparison.settings)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _p_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{c: [p_text(p) for p in frame[c]] for c in ("p", "p (Holm)")})
+
+
+def p_text(p_value: float) -> str:
+    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
+
+
+def describe(settings: Settings) -> str:
+    return (
+        f"Difference = mean over the images both scored of (A − B), at the fixed threshold 0.5; interval: "
+        f"{settings.describe()} (paired, stratified by dataset for the {AVERAGE}); p: two-sided sign-flip "
+        f"permutation test, Holm-adjusted over the datasets; significant where the adjusted p < {settings.alpha:g} "
+        f"(the {AVERAGE} row is one test, not adjusted; intervals are not adjusted)."
+    )
+
+
+def write(comparison: Comparison, out_dir: Path) -> list[Path]:
+    """``compare-<A>-vs-<B>.md`` and ``.csv`` (names made safe for file systems)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"compare-{comparison.a}-vs-{comparison.b}-{comparison.metric}")
+    paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv"]
+    paths[0].write_text(markdown(comparison), encoding="utf-8")
+    comparison.frame().to_csv(paths[1], index=False)
+    return paths

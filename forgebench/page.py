@@ -1,0 +1,145 @@
+"""The static HTML report of one or several runs: leaderboard with intervals, robustness curves, F1 against
+threshold and per-dataset galleries. The page and its thumbnails and figures sit in one folder that opens
+from disk in a browser, with no server and no script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from forgebench import gallery, report, robustness
+from forgebench.bootstrap import Settings
+from forgebench.catalog import Catalog
+from forgebench.grids import covering_grids
+from forgebench.perturb import CLEAN, stored_seed
+from forgebench.plot import robustness_plot, save_png, threshold_figure
+from forgebench.store import Store
+from forgebench.thresholds import dataset_curves
+from forgebench.truth import GroundTruth, TruthUnavailableError
+from forgebench.versions import package_versions
+
+GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError)
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """What the page shows: which datasets and perturbation, the intervals and how many gallery rows."""
+
+    datasets: Sequence[str] | None = None
+    perturbation: str = CLEAN
+    seed: int = 0
+    bootstrap: Settings = field(default_factory=Settings)
+    per_section: int = 4
+    data_root: Path | None = None
+
+
+def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, settings: PageSettings) -> Path:
+    """Write ``index.html`` with its figures, thumbnails and the leaderboard files into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    board = report.build(stores, catalog, settings.datasets, settings.perturbation, settings.seed)
+    board.with_intervals(settings.bootstrap)
+    report.write(board, out_dir)
+    truth = GroundTruth(catalog, settings.data_root)
+    context = {
+        "runs": [str(store.results) for store in stores],
+        "perturbation": settings.perturbation,
+        "leaderboard": _html(report.interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
+        "protocol": report.protocol_lines(board),
+        "robustness": _robustness(stores, catalog, board, out_dir, settings.seed),
+        "thresholds": _thresholds(board, truth, out_dir),
+        "galleries": [_gallery(board, dataset, truth, out_dir, settings.per_section) for dataset in board.datasets],
+        "sections": gallery.SECTIONS,
+        "versions": package_versions(),
+    }
+    environment = Environment(loader=PackageLoader("forgebench"), autoescape=select_autoescape())
+    page = out_dir / "index.html"
+    page.write_text(environment.get_template("report.html").render(**context), encoding="utf-8")
+    return page
+
+
+def _robustness(
+    stores: Sequence[Store], catalog: Catalog, board: report.Leaderboard, out_dir: Path, seed: int
+) -> list[dict[str, Any]]:
+    """Per grid covered by the stored perturbations: the plot and the weighted-F1 summary."""
+    stored = [e.perturbation for s in stores for e in s.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
+    sections = []
+    for grid in covering_grids(list(dict.fromkeys(stored))):
+        table = robustness.build(stores, catalog, grid, board.datasets, seed)
+        robustness.write(table, out_dir)
+        image = robustness_plot(table, out_dir / f"robustness-{grid.name}.png")
+        sections.append(
+            {
+                "title": f"{grid.title} ({grid.name})",
+                "source": grid.source,
+                "image": image.name,
+                "table": _html(table.summary().drop(columns="perturbation")),
+                "incomplete": table.incomplete(),
+            }
+        )
+    return sections
+
+
+def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:
+    curves, notes, rows = {}, [], []
+    for dataset in board.datasets:
+        cells = [c for label in _ranked(board) if (c := board.cell(label, dataset)) and c.score.n_tampered]
+        try:
+            found = dataset_curves(cells, truth)
+        except TruthUnavailableError as error:
+            notes.append(str(error))
+            continue
+        if found:
+            curves[dataset] = found
+        for curve in found:
+            rows.append(
+                {
+                    "Detector": curve.label,
+                    "dataset": curve.dataset,
+                    "images": curve.images,
+                    "F1 at 0.5": curve.fixed_f1,
+                    "best threshold (optimistic)": curve.best_threshold,
+                    "F1 at best threshold (optimistic)": curve.best_f1,
+                    "per-image best F1 (optimistic)": curve.per_image_best,
+                }
+            )
+            if curve.skipped:
+                notes.append(f"{curve.label} on {dataset}: {curve.skipped} images without a readable cached map")
+    image = save_png(threshold_figure(curves), out_dir / "thresholds.png").name if curves else None
+    return {"image": image, "table": _html(pd.DataFrame(rows)) if rows else None, "notes": notes}
+
+
+def _gallery(board: report.Leaderboard, dataset: str, truth: GroundTruth, out_dir: Path, per_section: int) -> dict:
+    cells = [c for label in _ranked(board) if (c := board.cell(label, dataset)) and c.score.n_tampered]
+    found: dict[str, Any] = {"dataset": dataset, "detectors": [c.label for c in cells], "sections": {}, "note": None}
+    if not cells:
+        found["note"] = "no detector scored a tampered image of this dataset"
+        return found
+    try:
+        truth.manifest(dataset, cells[0].manifest_digest)
+    except TruthUnavailableError as error:
+        found["note"] = str(error)
+        return found
+    for section, rows in gallery.select(cells, per_section).items():
+        found["sections"][section] = [_rendered(row, cells, truth, out_dir / "thumbs") for row in rows]
+    return found
+
+
+def _rendered(row: gallery.Row, cells: list[report.Cell], truth: GroundTruth, thumbs: Path) -> dict[str, Any]:
+    try:
+        return {"row": row, "tiles": gallery.render_row(row, cells, truth, thumbs), "error": None}
+    except GALLERY_ERRORS as error:  # one unreadable file costs its row, not the page
+        return {"row": row, "tiles": [], "error": f"{type(error).__name__}: {error}"}
+
+
+def _ranked(board: report.Leaderboard) -> list[str]:
+    return list(board.wide()["Detector"])
+
+
+def _html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, na_rep="—", float_format=report.fmt, classes="table", escape=True)

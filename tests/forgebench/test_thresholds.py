@@ -1,0 +1,80 @@
+"""F1 against threshold from cached maps: exact at every level, equal to the protocol at 0.5."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forgebench import report
+from forgebench.catalog import load_catalog
+from forgebench.manifest import build_manifest
+from forgebench.mapcache import dequantise, quantise, save_map
+from forgebench.metrics import best_threshold_f1_iou, score_image
+from forgebench.store import Record, Store
+from forgebench.thresholds import FIXED, THRESHOLDS, dataset_curves, f1_by_level
+from forgebench.truth import GroundTruth, TruthUnavailableError
+from tests.builders import pairs_dataset
+
+
+def test_level_zero_predicts_everything_and_index_128_is_the_protocols_threshold():
+    assert THRESHOLDS[0] == 0 and THRESHOLDS[FIXED] == 0.5 and len(THRESHOLDS) == 256
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_curve_equals_the_protocol_at_half_and_its_maximum_is_the_best_threshold_f1(seed):
+    rng = np.random.default_rng(seed)
+    forged = np.zeros((20, 30), dtype=bool)
+    forged[3:12, 5:20] = True
+    probability = np.clip(rng.normal(0.45, 0.25, forged.shape) + 0.2 * forged, 0, 1)
+    levels = quantise(probability)
+    curve = f1_by_level(levels, forged)
+    assert curve[FIXED] == score_image(probability, forged, "tampered").f1
+    assert curve.max() == pytest.approx(best_threshold_f1_iou(dequantise(levels), forged)[0], abs=1e-12)
+    for index in (0, 37, 200, 255):
+        predicted = levels >= index
+        tp = np.count_nonzero(predicted & forged)
+        assert curve[index] == 2 * tp / (predicted.sum() + forged.sum())
+
+
+def stored_maps(tmp_path, make_map):
+    """A store with one detector on the `tiny` dataset whose maps come from ``make_map(forged)``."""
+    catalog = load_catalog((pairs_dataset(tmp_path / "data", n_tampered=3, n_authentic=1),))
+    manifest = build_manifest(catalog.dataset("tiny"))
+    truth = GroundTruth(catalog)
+    store = Store(tmp_path / "results")
+    key = {"detector": "d", "fingerprint": "f" * 8, "dataset": "tiny", "perturbation": "clean", "seed": 0,
+           "manifest_digest": manifest.digest}  # fmt: skip
+    evaluation = store.evaluation(key, {"requested": ["tiny"], "changed_options": {}})
+    records = []
+    for index, sample in enumerate(s for s in manifest.samples if s.label == "tampered"):
+        forged = truth.forged("tiny", manifest.digest, sample)
+        save_map(store.results / f"maps/{index}.png", make_map(forged))
+        score = score_image(make_map(forged), forged, "tampered")
+        counts = {"tp": score.counts.tp, "fp": score.counts.fp, "fn": score.counts.fn, "tn": score.counts.tn}
+        records.append(Record(sample.image_id, "tampered", "ok", **counts, f1=score.f1, iou=score.iou,
+                              map_file=f"maps/{index}.png"))  # fmt: skip
+    store.add(evaluation, records)
+    return store, catalog, truth
+
+
+def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(tmp_path):
+    # Protocol case G11's point: 0.4 on the forged region, 0.1 elsewhere → F1 0 at 0.5, 1 at a lower threshold.
+    store, catalog, truth = stored_maps(tmp_path, lambda forged: np.where(forged, 0.4, 0.1))
+    board = report.build(store, catalog, ["tiny"])
+    (curve,) = dataset_curves(board.cells, truth)
+    assert (curve.images, curve.fixed_f1, curve.best_f1, curve.per_image_best) == (3, 0.0, 1.0, 1.0)
+    assert curve.best_threshold == THRESHOLDS[27]  # levels 26 (0.1) and 102 (0.4): level ≥ 27 is the forged region
+    assert np.all(curve.mean_f1[27:103] == 1.0) and np.all(curve.mean_f1[103:] == 0.0)
+    store.close()
+
+
+def test_changed_files_and_missing_maps_are_reported_not_guessed(tmp_path):
+    store, catalog, truth = stored_maps(tmp_path, lambda forged: forged.astype(float))
+    board = report.build(store, catalog, ["tiny"])
+    (store.results / "maps/1.png").unlink()
+    (curve,) = dataset_curves(board.cells, truth)
+    assert (curve.images, curve.skipped, curve.fixed_f1) == (2, 1, 1.0)
+    (tmp_path / "data/images/t00.png").write_bytes(b"changed")
+    with pytest.raises(TruthUnavailableError, match="tiny: the files on disk differ from the ones scored"):
+        dataset_curves(board.cells, GroundTruth(catalog))
+    store.close()
