@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forgebench import compare as comparing
-from forgebench import paths, report
+from forgebench import report
 from forgebench.cli.common import (
     BootstrapSeedOption,
     CatalogOption,
@@ -26,8 +26,7 @@ from forgebench.cli.common import (
     console,
     fail,
 )
-from forgebench.cli.jobs import resolve_datasets
-from forgebench.perturb import CLEAN, parse_chain
+from forgebench.cli.jobs import dataset_names, one_perturbation, stored_results
 from forgebench.store import Store
 
 
@@ -49,15 +48,11 @@ def compare(
     """Paired comparison of A and B on the images both scored: difference per dataset and overall,
     its bootstrap interval, a sign-flip permutation test, and which differences are significant."""
     loaded = catalog_from(catalog)
-    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
+    names = dataset_names(loaded, suite, dataset)
     settings = bootstrap_settings(level, resamples, bootstrap_seed)
-    results_dir = paths.results_dir(results)
-    if not (results_dir / "forgebench.sqlite").exists():
-        fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
-    if len(perturb or ()) > 1:
-        fail("compare reads one perturbation; give --perturb once")
+    results_dir = stored_results(results)
+    spec = one_perturbation(perturb, "compare reads one perturbation")
     try:
-        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
         with Store(results_dir) as store:
             board = report.build(store, loaded, names, spec, seed)
         result = comparing.compare(board, first, second, settings, metric)

@@ -37,12 +37,21 @@ from forgebench.cli.common import (
     errors,
     fail,
 )
-from forgebench.cli.jobs import execute, print_summary, resolve_datasets, resolve_grids, run_detectors
+from forgebench.cli.jobs import (
+    dataset_names,
+    execute,
+    one_perturbation,
+    print_summary,
+    resolve_datasets,
+    resolve_grids,
+    run_detectors,
+    stored_results,
+)
 from forgebench.grids import load_grid
 from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
 from forgebench.metrics import EXTRA_COLUMNS
 from forgebench.page import PageSettings, write_page
-from forgebench.perturb import CLEAN, parse_chain
+from forgebench.perturb import CLEAN
 from forgebench.rescore import ManifestChangedError
 from forgebench.rescore import rescore as rescore_evaluation
 from forgebench.runner import Job
@@ -118,21 +127,16 @@ def leaderboard(
 ) -> None:
     """Tabulate stored results: the paper's per-dataset table, or robustness over perturbation grids."""
     loaded = catalog_from(catalog)
-    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
-    results_dir = paths.results_dir(results)
-    if not (results_dir / "forgebench.sqlite").exists():
-        fail(f"no results in {results_dir}; run `forgebench run DETECTOR --suite S` first")
+    names = dataset_names(loaded, suite, dataset)
+    results_dir = stored_results(results)
     if by is By.perturbation:
         if ci:
             fail("--ci applies to --by dataset; `forgebench report` draws the robustness curves")
         show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
         return
-    if grid or len(perturb or ()) > 1:
-        fail("--by dataset tabulates one perturbation; use --by perturbation for grids or several --perturb")
-    try:
-        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
-    except (LookupError, ValueError) as error:
-        fail(str(error))
+    if grid:
+        fail("--by dataset tabulates one perturbation; use --by perturbation for grids")
+    spec = one_perturbation(perturb, "--by dataset tabulates one perturbation; use --by perturbation for several")
     with Store(results_dir) as store:
         board = report.build(store, loaded, names, spec, seed)
     if ci:

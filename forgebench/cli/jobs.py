@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -14,7 +15,7 @@ from forgebench.configure import configure
 from forgebench.grids import Grid, GridError, adhoc_grid, load_grid
 from forgebench.manifest import DatasetMissingError
 from forgebench.options import OptionError
-from forgebench.perturb import parse_chain
+from forgebench.perturb import CLEAN, parse_chain
 from forgebench.registry import UnknownPluginError
 from forgebench.runner import Job, NoDataError, RunSummary, process_shard
 from forgebench.runner import run as run_job
@@ -25,6 +26,29 @@ def resolve_datasets(loaded: Catalog, suite: str | None, dataset: Sequence[str] 
     try:
         return loaded.resolve(suite, tuple(dataset or ()))
     except CatalogError as error:
+        fail(str(error))
+
+
+def dataset_names(loaded: Catalog, suite: str | None, dataset: Sequence[str] | None) -> list[str] | None:
+    """The datasets asked for by name, or None (every dataset the stored runs asked for)."""
+    return [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
+
+
+def stored_results(folder: Path | None) -> Path:
+    """The results folder, refused when it holds no results yet."""
+    results = paths.results_dir(folder)
+    if not (results / "forgebench.sqlite").is_file():
+        fail(f"no results in {results}; run `forgebench run DETECTOR --suite S` first")
+    return results
+
+
+def one_perturbation(specs: Sequence[str] | None, why: str) -> str:
+    """The canonical id of the single ``--perturb`` given (clean without one); ``why`` explains refusing several."""
+    if len(specs or ()) > 1:
+        fail(f"{why}; give --perturb once")
+    try:
+        return parse_chain((specs or [CLEAN])[0]).canonical_id
+    except (LookupError, ValueError) as error:
         fail(str(error))
 
 

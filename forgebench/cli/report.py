@@ -23,9 +23,8 @@ from forgebench.cli.common import (
     console,
     fail,
 )
-from forgebench.cli.jobs import resolve_datasets
+from forgebench.cli.jobs import dataset_names, one_perturbation
 from forgebench.page import PageSettings, write_page
-from forgebench.perturb import CLEAN, parse_chain
 from forgebench.store import Store
 
 
@@ -53,13 +52,8 @@ def report(
     absent = [str(f) for f in folders if not (f / "forgebench.sqlite").is_file()]
     if absent:
         fail(f"no results in {', '.join(absent)}; run `forgebench run DETECTOR --suite S` first")
-    names = [s.name for s in resolve_datasets(loaded, suite, dataset)] if suite or dataset else None
-    if len(perturb or ()) > 1:
-        fail("the page's leaderboard and galleries read one perturbation; give --perturb once")
-    try:
-        spec = parse_chain((perturb or [CLEAN])[0]).canonical_id
-    except (LookupError, ValueError) as error:
-        fail(str(error))
+    names = dataset_names(loaded, suite, dataset)
+    spec = one_perturbation(perturb, "the page's leaderboard and galleries read one perturbation")
     settings = PageSettings(names, spec, seed, bootstrap_settings(level, resamples, bootstrap_seed), per_section,
                             data_root)  # fmt: skip
     stores = [Store(folder) for folder in folders]

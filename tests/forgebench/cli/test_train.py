@@ -67,3 +67,5 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
     assert "broken: no demo model (RuntimeError: out of luck)" in result.output
     board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
     assert "| clue[checkpoint=" in board and "| adq1 |" in board
+    page = (tmp_path / "results/report/index.html").read_text(encoding="utf-8")
+    assert "clue[checkpoint=" in page and "robustness-demo.png" in page and "thresholds.png" in page
