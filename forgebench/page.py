@@ -51,7 +51,7 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
         "perturbation": settings.perturbation,
         "leaderboard": _html(report.interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
         "protocol": report.protocol_lines(board),
-        "robustness": _robustness(stores, catalog, board, out_dir, settings.seed),
+        "robustness": _robustness(stores, catalog, board, out_dir, settings),
         "thresholds": _thresholds(board, truth, out_dir),
         "galleries": [_gallery(board, dataset, truth, out_dir, settings.per_section) for dataset in board.datasets],
         "sections": gallery.SECTIONS,
@@ -64,13 +64,14 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
 
 
 def _robustness(
-    stores: Sequence[Store], catalog: Catalog, board: report.Leaderboard, out_dir: Path, seed: int
+    stores: Sequence[Store], catalog: Catalog, board: report.Leaderboard, out_dir: Path, settings: PageSettings
 ) -> list[dict[str, Any]]:
-    """Per grid covered by the stored perturbations: the plot and the weighted-F1 summary."""
+    """Per grid covered by the stored perturbations: the plot and the weighted-F1 summary, with intervals."""
+    seed = settings.seed
     stored = [e.perturbation for s in stores for e in s.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
     sections = []
     for grid in covering_grids(list(dict.fromkeys(stored))):
-        table = robustness.build(stores, catalog, grid, board.datasets, seed)
+        table = robustness.build(stores, catalog, grid, board.datasets, seed).with_intervals(settings.bootstrap)
         robustness.write(table, out_dir)
         image = robustness_plot(table, out_dir / f"robustness-{grid.name}.png")
         sections.append(
@@ -78,7 +79,7 @@ def _robustness(
                 "title": f"{grid.title} ({grid.name})",
                 "source": grid.source,
                 "image": image.name,
-                "table": _html(table.summary().drop(columns="perturbation")),
+                "table": _html(report.interval_text(table.summary()).drop(columns="perturbation")),
                 "incomplete": table.incomplete(),
             }
         )

@@ -20,6 +20,12 @@ def robustness_plot(robustness: Robustness, path: Path) -> Path:
     return save_png(robustness_figure(robustness), path)
 
 
+def _upper(robustness: Robustness, detector: str, spec: str) -> float | None:
+    """The top of what is drawn for one point: the interval's high end, else the value."""
+    bounds = robustness.interval(detector, spec)
+    return bounds[1] if bounds else robustness.f1(detector, spec)
+
+
 def save_png(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=130, bbox_inches="tight")  # grows to hold the legend
@@ -30,18 +36,21 @@ def robustness_figure(robustness: Robustness) -> Figure:
     """A panel per family: x = its points in increasing intensity (clean first), y = F1, a line per detector.
 
     Points where a detector was not scored on every dataset are left out of its line (see ``Robustness.f1``).
+    With intervals, each line has a band from its bootstrap interval.
     """
     families = robustness.grid.families
     figure = Figure(figsize=(3.6 * len(families), 3.6))
     axes = figure.subplots(1, len(families), squeeze=False)
     detectors = robustness.detectors()
-    top = max([f for d in detectors for *_, s in robustness.points() if (f := robustness.f1(d, s)) is not None] or [1])
+    top = max(
+        [f for d in detectors for *_, s in robustness.points() if (f := _upper(robustness, d, s)) is not None] or [1]
+    )
     for axis, family in zip(axes[0], families, strict=True):
         labels = [CLEAN, *(p.label for p in family.points)]
         specs = [CLEAN, *(p.spec for p in family.points)]
         for index, detector in enumerate(detectors):
             values = [robustness.f1(detector, spec) for spec in specs]
-            axis.plot(
+            (line,) = axis.plot(
                 range(len(specs)),
                 [float("nan") if v is None else v for v in values],
                 marker=MARKERS[index % len(MARKERS)],
@@ -49,6 +58,10 @@ def robustness_figure(robustness: Robustness) -> Figure:
                 linewidth=1.6,
                 markersize=5,
             )
+            if robustness.has_intervals:
+                bounds = [robustness.interval(detector, spec) or (float("nan"),) * 2 for spec in specs]
+                low, high = zip(*bounds, strict=True)
+                axis.fill_between(range(len(specs)), low, high, color=line.get_color(), alpha=0.12, linewidth=0)
         axis.set_xticks(range(len(specs)), labels, rotation=30 if max(map(len, labels)) > 4 else 0, ha="center")
         axis.set_title(family.name)
         axis.set_xlabel(family.axis)

@@ -139,6 +139,13 @@ class Leaderboard:
             row |= {f.name: getattr(c.score, f.name) for f in fields(DatasetScore)}
             row |= {"n_invalid": c.n_invalid, "n_errors": c.n_errors, "expected_tampered": self.expected.get(c.dataset)}
             row |= c.extras
+            if (bounds := self.intervals.get((c.label, c.dataset))) is not None:
+                row |= {
+                    "f1_low": bounds[0, 0],
+                    "f1_high": bounds[1, 0],
+                    "iou_low": bounds[0, 1],
+                    "iou_high": bounds[1, 1],
+                }
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -338,16 +345,23 @@ def fmt(value: object) -> str:
 
 
 def interval_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fold each ``<column> low`` / ``<column> high`` pair into its column as text: ``0.733 [0.701, 0.760]``."""
+    """Fold each ``<column> low`` / ``<column> high`` pair into its column as text: ``0.733 [0.701, 0.760]``.
+
+    Grouped columns ``(group, label)`` pair with ``(group, "<label> low")`` and ``(group, "<label> high")``.
+    """
     folded = frame.copy()
-    for column in [c for c in frame.columns if f"{c} low" in frame.columns]:
-        low, high = frame[f"{column} low"], frame[f"{column} high"]
+    for column in [c for c in frame.columns if _bound(c, "low") in frame.columns]:
+        low, high = frame[_bound(column, "low")], frame[_bound(column, "high")]
         folded[column] = [
             fmt(v) if pd.isna(lo) else f"{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
             for v, lo, hi in zip(frame[column], low, high, strict=True)
         ]
-        folded = folded.drop(columns=[f"{column} low", f"{column} high"])
+        folded = folded.drop(columns=[_bound(column, "low"), _bound(column, "high")])
     return folded
+
+
+def _bound(column: str | tuple[str, str], side: str) -> str | tuple[str, str]:
+    return (column[0], f"{column[1]} {side}") if isinstance(column, tuple) else f"{column} {side}"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -358,7 +372,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def grouped_markdown_table(frame: pd.DataFrame) -> str:
-    """A table with (group, label) columns, flattened to ``group label`` headers."""
-    flat = frame.copy()
-    flat.columns = [label if not group else f"{group} {label}" for group, label in frame.columns]
+    """A table with (group, label) columns, flattened to ``group label`` headers (intervals folded into cells)."""
+    flat = interval_text(frame)
+    flat.columns = [label if not group else f"{group} {label}" for group, label in flat.columns]
     return markdown_table(flat)

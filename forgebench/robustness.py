@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from forgebench import report
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
 from forgebench.grids import Family, Grid
 from forgebench.metrics import AVERAGE, weighted_average
@@ -31,6 +32,16 @@ class Robustness:
     grid: Grid
     datasets: list[str]
     boards: dict[str, report.Leaderboard]
+
+    def with_intervals(self, settings: Settings) -> Robustness:
+        """Bootstrap intervals for every point's cells and averages (see :meth:`report.Leaderboard.with_intervals`)."""
+        for board in self.boards.values():
+            board.with_intervals(settings)
+        return self
+
+    @property
+    def has_intervals(self) -> bool:
+        return any(board.bootstrap for board in self.boards.values())
 
     def detectors(self) -> list[str]:
         return list(dict.fromkeys(label for board in self.boards.values() for label in board.labels()))
@@ -52,6 +63,13 @@ class Robustness:
             return None
         return weighted_average([c.score.f1 for c in scores], [c.score.n_tampered for c in scores])
 
+    def interval(self, detector: str, spec: str, dataset: str | None = None) -> tuple[float, float] | None:
+        """The F1 interval of :meth:`f1`'s value, where it has one and intervals were computed."""
+        if self.f1(detector, spec, dataset) is None:
+            return None
+        bounds = self.boards[spec].intervals.get((detector, dataset or AVERAGE))
+        return None if bounds is None else (float(bounds[0, 0]), float(bounds[1, 0]))
+
     def unscored(self, detector: str, spec: str) -> list[str]:
         """The datasets on which ``detector`` has no scored tampered image under ``spec``."""
         return [d for d in self.datasets if self.f1(detector, spec, d) is None]
@@ -61,7 +79,10 @@ class Robustness:
         rows = []
         for family, label, spec in self.points():
             row: dict[str, object] = {"family": family, "point": label, "perturbation": spec}
-            row |= {detector: self.f1(detector, spec) for detector in self.detectors()}
+            for detector in self.detectors():
+                row[detector] = self.f1(detector, spec)
+                if self.has_intervals:
+                    row[f"{detector} low"], row[f"{detector} high"] = self.interval(detector, spec) or (None, None)
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -74,6 +95,12 @@ class Robustness:
             for dataset in [*self.datasets, None]:
                 for label, spec in specs:
                     row[(dataset or AVERAGE, label)] = self.f1(detector, spec, dataset)
+                    if self.has_intervals:
+                        low, high = self.interval(detector, spec, dataset) or (None, None)
+                        row[(dataset or AVERAGE, f"{label} low")], row[(dataset or AVERAGE, f"{label} high")] = (
+                            low,
+                            high,
+                        )
             rows.append(row)
         frame = pd.DataFrame(rows)
         frame.columns = pd.MultiIndex.from_tuples(frame.columns)
@@ -120,7 +147,8 @@ def markdown(robustness: Robustness) -> str:
     """The robustness tables as one Markdown document, with the protocol lines and every gap named."""
     grid = robustness.grid
     text = [f"# Robustness: {grid.title} (`{grid.name}`)", "", grid.source, ""]
-    text += ["## Weighted-average F1 per point", "", report.markdown_table(robustness.summary()), ""]
+    summary = report.interval_text(robustness.summary())
+    text += ["## Weighted-average F1 per point", "", report.markdown_table(summary), ""]
     for family in grid.families:
         text += [
             f"## {family.name}: F1 per dataset ({family.axis})",

@@ -9,6 +9,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from forgebench import report, robustness
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
 from forgebench.cli.common import console
 from forgebench.grids import Grid, adhoc_grid
@@ -103,7 +104,7 @@ def _print_robustness(robustness: Robustness) -> None:
         ["kind", "point"],
         robustness.detectors(),
     )
-    for row in robustness.summary().itertuples(index=False):
+    for row in report.interval_text(robustness.summary()).itertuples(index=False):
         summary.add_row(row.family, row.point, *(report.fmt(v) for v in row[3:]))
     console.print(summary, width=None if console.is_terminal else 1000, crop=False)
     for family in grid.families:
@@ -124,6 +125,7 @@ def _print_if_it_fits(table: Table) -> None:
 
 def _table2(frame, title: str) -> Table:
     """CLUE Table 2 shape; the dataset names head each group of points."""
+    frame = report.interval_text(frame)
     groups = list(frame.columns[1:])
     table = Table(title=title)
     table.add_column("Detector", no_wrap=True, style="bold")
@@ -154,11 +156,18 @@ def show_grids(
     catalog: Catalog,
     tables: bool = True,
     plot: bool = True,
+    bootstrap: Settings | None = None,
 ) -> None:
-    """Robustness tables and plots for ``grids`` from the store; without grids, every stored perturbation."""
+    """Robustness tables and plots for ``grids`` from the store; without grids, every stored perturbation.
+
+    With ``bootstrap``, every value carries its interval and the plot draws them as bands.
+    """
     with Store(results) as store:
         if not grids:
             stored = [e.perturbation for e in store.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
             grids = [adhoc_grid([spec for spec in dict.fromkeys(stored) if spec != CLEAN])]
         for grid in grids:
-            show_robustness(robustness.build(store, catalog, grid, datasets, seed), out, tables=tables, plot=plot)
+            table = robustness.build(store, catalog, grid, datasets, seed)
+            if bootstrap:
+                table.with_intervals(bootstrap)
+            show_robustness(table, out, tables=tables, plot=plot)

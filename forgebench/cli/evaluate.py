@@ -129,18 +129,18 @@ def leaderboard(
     loaded = catalog_from(catalog)
     names = dataset_names(loaded, suite, dataset)
     results_dir = stored_results(results)
+    bootstrap = bootstrap_settings(level, resamples, bootstrap_seed) if ci else None
     if by is By.perturbation:
-        if ci:
-            fail("--ci applies to --by dataset; `forgebench report` draws the robustness curves")
-        show_grids(resolve_grids(grid, perturb), names, seed, results_dir, out or results_dir, loaded, plot=True)
+        grids = resolve_grids(grid, perturb)
+        show_grids(grids, names, seed, results_dir, out or results_dir, loaded, plot=True, bootstrap=bootstrap)
         return
     if grid:
         fail("--by dataset tabulates one perturbation; use --by perturbation for grids")
     spec = one_perturbation(perturb, "--by dataset tabulates one perturbation; use --by perturbation for several")
     with Store(results_dir) as store:
         board = report.build(store, loaded, names, spec, seed)
-    if ci:
-        board.with_intervals(bootstrap_settings(level, resamples, bootstrap_seed))
+    if bootstrap:
+        board.with_intervals(bootstrap)
     show_leaderboard(board, out or results_dir)
 
 

@@ -7,9 +7,11 @@ import pytest
 from PIL import Image
 
 from forgebench import robustness
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
 from forgebench.grids import load_grid
-from forgebench.plot import robustness_figure, robustness_plot
+from forgebench.plot import robustness_figure, robustness_plot, threshold_figure
+from forgebench.thresholds import THRESHOLDS, Curve
 
 
 @pytest.mark.parametrize(("grid", "panels"), [("osn", 1), ("demo", 2)])
@@ -36,3 +38,25 @@ def test_png_holds_the_panels_and_the_legend(osn_results, tmp_path):
     blue = (np.abs(pixels - [31, 119, 180]).sum(axis=2) < 30).sum()  # matplotlib's first two colours
     orange = (np.abs(pixels - [255, 127, 14]).sum(axis=2) < 30).sum()
     assert blue > 200 and orange > 200
+
+
+def test_intervals_are_drawn_as_bands_around_each_line(osn_results):
+    table = robustness.build(osn_results, Catalog(datasets={}), load_grid("osn"), None)
+    table.with_intervals(Settings(resamples=300))
+    (axis,) = robustness_figure(table).axes
+    bands = axis.collections
+    assert len(bands) == 2  # one per detector
+    edges = bands[0].get_paths()[0].vertices
+    at_clean = edges[edges[:, 0] == 0, 1]
+    assert sorted(set(at_clean)) == pytest.approx(sorted(table.interval("good", "clean")))
+
+
+def test_threshold_figure_marks_the_fixed_threshold_and_each_best(tmp_path):
+    curve = Curve("d", "x", 3, np.linspace(0.2, 0.0, 256) + np.r_[np.zeros(100), 0.5, np.zeros(155)], 0.9)
+    (axis, *_) = threshold_figure({"x": [curve]}).axes
+    assert axis.get_title() == "x"
+    dashed = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
+    assert [tuple(line.get_xdata()) for line in dashed] == [(0.5, 0.5)]
+    ring = axis.get_lines()[1]
+    assert (ring.get_xdata()[0], ring.get_ydata()[0]) == (curve.best_threshold, curve.best_f1)
+    assert curve.best_threshold == THRESHOLDS[100]

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from forgebench import robustness
+from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
 from forgebench.grids import load_grid
 
@@ -39,3 +40,17 @@ def test_points_never_run_are_named_and_left_empty(osn_results):
     markdown = robustness.markdown(table)
     assert "| jpeg | 90 | jpeg(q=90,ss=420) | — | — |" in markdown
     assert len(table.long()) == 2 * 2 * 5  # detectors × datasets × stored points
+
+
+def test_intervals_follow_the_values_and_leave_gaps_empty(osn_results):
+    table = robustness.build(osn_results, Catalog(datasets={}), load_grid("osn"), None)
+    table.with_intervals(Settings(resamples=500))
+    assert table.interval("good", "clean", "a") == (1.0, 1.0)  # one image, a hit
+    low, high = table.interval("good", "clean")
+    assert 0.25 <= low < 0.75 < high <= 1.0  # b's 2 of 3 hits resampled, a's hit fixed, weights 1 and 3
+    assert table.interval("weak", "osn(platform=wechat)") is None  # no average, so no interval
+    summary = table.summary().set_index("point")
+    assert (summary.loc["clean", "good low"], summary.loc["clean", "good high"]) == (low, high)
+    markdown = robustness.markdown(table)
+    assert f"| clean | clean | clean | 0.750 [{low:.3f}, {high:.3f}] |" in markdown
+    assert "| good | 1.000 [1.000, 1.000] |" in markdown  # the Table 2 shape: a's clean cell

@@ -98,8 +98,13 @@ def test_leaderboard_ci_adds_interval_columns_and_cells(cli, tmp_path, scored):
     assert (table["tiny F1 low"] <= table["tiny F1"]).all() and (table["tiny F1"] <= table["tiny F1 high"]).all()
     said = " ".join(shown.output.split())
     assert "Intervals [low, high]: 95% percentile bootstrap over images (500 resamples, seed 0)" in said
-    refused = cli("leaderboard", "--by", "perturbation", "--ci", "--catalog", catalog, "--results", results)
-    assert refused.exit_code == 2
+    curves = cli("leaderboard", "--by", "perturbation", "--perturb", "jpeg:q=70", "--ci", "--resamples", 500,
+                 "--catalog", catalog, "--results", results)  # fmt: skip
+    assert curves.exit_code == 0, curves.output
+    text = (results / "robustness-custom.md").read_text()
+    point = r"\| jpeg \| jpeg\(q=70,ss=420\) \| jpeg\(q=70,ss=420\) \| "
+    assert re.search(point + r"0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \|", text)
+    assert re.search(r"\| tiny clean \| tiny jpeg\(q=70,ss=420\) \| Weighted Avg\. clean \|", text)
 
 
 def test_compare_reports_the_paired_difference_and_its_significance(cli, tmp_path, scored):
