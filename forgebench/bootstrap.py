@@ -28,7 +28,7 @@ class Settings:
     """How intervals and tests are drawn: confidence level, resamples and seed."""
 
     level: float = 0.95
-    resamples: int = 1000
+    resamples: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:
