@@ -19,7 +19,7 @@ import numpy as np
 
 DRAWS_PER_CHUNK = 4_000_000
 """Resampled values held in memory at once (bounds memory on datasets with many images)."""
-EXACT_SIGN_PATTERNS = 4096
+EXACT_SIGN_PATTERNS = 2**16
 """Sign-flip tests enumerate every pattern when there are at most this many; otherwise they sample."""
 
 
@@ -36,6 +36,8 @@ class Settings:
             raise ValueError(f"confidence level must lie in [0.5, 1), got {self.level}")
         if self.resamples < 100:
             raise ValueError(f"at least 100 resamples are needed for a percentile interval, got {self.resamples}")
+        if self.seed < 0:
+            raise ValueError(f"the bootstrap seed must be a non-negative integer, got {self.seed}")
 
     @property
     def alpha(self) -> float:

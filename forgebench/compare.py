@@ -121,6 +121,9 @@ def compare(board: Leaderboard, a: str, b: str, settings: Settings, metric: str 
             missing = [label for label, cell in ((label_a, cell_a), (label_b, cell_b)) if cell is None]
             comparison.unpaired[dataset] = f"not scored by {' and '.join(missing)}"
             continue
+        if cell_a.manifest_digest != cell_b.manifest_digest:
+            comparison.unpaired[dataset] = "scored on different versions of the dataset's files; run both again"
+            continue
         values_a, values_b = _by_image(cell_a, metric), _by_image(cell_b, metric)
         common = sorted(values_a.keys() & values_b.keys())
         if len(common) < len(values_a) or len(common) < len(values_b):
@@ -133,7 +136,8 @@ def compare(board: Leaderboard, a: str, b: str, settings: Settings, metric: str 
             second = np.array([values_b[i] for i in common])
             pooled.append((dataset, first, second, _resampled(first - second, settings, dataset, cell_a, cell_b)))
     if not pooled:
-        raise ComparisonError(f"{label_a} and {label_b} share no scored tampered image on {', '.join(board.datasets)}")
+        reasons = "; ".join(f"{dataset}: {why}" for dataset, why in comparison.unpaired.items())
+        raise ComparisonError(f"{label_a} and {label_b} share no scored tampered image ({reasons})")
     per_dataset = [_difference(name, x, y, means, settings, key=(name,)) for name, x, y, means in pooled]
     adjusted = holm([row.p_value for row in per_dataset])
     comparison.rows = [
@@ -166,8 +170,9 @@ def _by_image(cell: Cell, metric: str) -> dict[str, float]:
 
 
 def _resampled(differences: np.ndarray, settings: Settings, dataset: str, a: Cell, b: Cell) -> np.ndarray:
-    return resample_means(differences, settings.resamples, rng(settings, "compare", dataset, a.fingerprint,
-                                                               b.fingerprint))  # fmt: skip
+    """Resampled mean differences; the draws do not depend on which detector is A, so A − B mirrors B − A."""
+    generator = rng(settings, "compare", dataset, *sorted([a.fingerprint, b.fingerprint]))
+    return resample_means(differences, settings.resamples, generator)
 
 
 def _difference(

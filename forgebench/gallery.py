@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from forgebench.io import read_rgb
-from forgebench.mapcache import load_levels
 from forgebench.report import Cell
+from forgebench.thresholds import cached_levels
 from forgebench.truth import GroundTruth
 
 THUMBNAIL = 128
@@ -93,7 +93,7 @@ def render_row(row: Row, cells: Sequence[Cell], truth: GroundTruth, out_dir: Pat
     ]
     for index, cell in enumerate(cells):
         record = next(r for r in cell.tampered() if r.image_id == row.image_id)
-        levels = load_levels(cell.results / record.map_file)
+        levels = cached_levels(cell, record, forged.shape)
         heat = cv2.cvtColor(cv2.applyColorMap(levels, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
         blended = cv2.addWeighted(heat, 0.7, grey, 0.3, 0)
         tiles.append(_save(out_dir, f"{stem}-{index}-map", blended, "map"))
@@ -126,6 +126,7 @@ def _save(out_dir: Path, name: str, rgb: np.ndarray, caption: str) -> Tile:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     path = out_dir / f"{name}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85]):
+    options = [cv2.IMWRITE_JPEG_QUALITY, 85, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), options):  # 4:4:4 keeps overlay colours
         raise OSError(f"cannot write thumbnail {path}")
     return Tile(path=f"{out_dir.name}/{path.name}", caption=caption, width=rgb.shape[1], height=rgb.shape[0])

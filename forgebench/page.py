@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -24,7 +25,7 @@ from forgebench.thresholds import dataset_curves
 from forgebench.truth import GroundTruth, TruthUnavailableError
 from forgebench.versions import package_versions
 
-GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError)
+GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError, cv2.error)
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,9 @@ def _robustness(
 def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:
     curves, notes, rows = {}, [], []
     for dataset in board.datasets:
-        cells = [c for label in _ranked(board) if (c := board.cell(label, dataset)) and c.score.n_tampered]
-        try:
-            found = dataset_curves(cells, truth)
-        except TruthUnavailableError as error:
-            notes.append(str(error))
-            continue
+        cells, unreadable = _readable(board, dataset, truth)
+        notes += unreadable
+        found = dataset_curves(cells, truth)
         if found:
             curves[dataset] = found
         for curve in found:
@@ -106,7 +104,7 @@ def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) ->
                     "F1 at 0.5": curve.fixed_f1,
                     "best threshold (optimistic)": curve.best_threshold,
                     "F1 at best threshold (optimistic)": curve.best_f1,
-                    "per-image best F1 (optimistic)": curve.per_image_best,
+                    "per-image best F1 (optimistic, 8-bit maps)": curve.per_image_best,
                 }
             )
             if curve.skipped:
@@ -116,19 +114,29 @@ def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) ->
 
 
 def _gallery(board: report.Leaderboard, dataset: str, truth: GroundTruth, out_dir: Path, per_section: int) -> dict:
-    cells = [c for label in _ranked(board) if (c := board.cell(label, dataset)) and c.score.n_tampered]
-    found: dict[str, Any] = {"dataset": dataset, "detectors": [c.label for c in cells], "sections": {}, "note": None}
-    if not cells:
-        found["note"] = "no detector scored a tampered image of this dataset"
-        return found
-    try:
-        truth.manifest(dataset, cells[0].manifest_digest)
-    except TruthUnavailableError as error:
-        found["note"] = str(error)
-        return found
-    for section, rows in gallery.select(cells, per_section).items():
-        found["sections"][section] = [_rendered(row, cells, truth, out_dir / "thumbs") for row in rows]
+    cells, notes = _readable(board, dataset, truth)
+    found: dict[str, Any] = {"dataset": dataset, "detectors": [c.label for c in cells], "sections": {}, "notes": notes}
+    if cells:
+        for section, rows in gallery.select(cells, per_section).items():
+            found["sections"][section] = [_rendered(row, cells, truth, out_dir / "thumbs") for row in rows]
+    if not any(found["sections"].values()):
+        found["notes"].append("no tampered image of this dataset was scored by every detector shown")
     return found
+
+
+def _readable(board: report.Leaderboard, dataset: str, truth: GroundTruth) -> tuple[list[report.Cell], list[str]]:
+    """The dataset's cells (in leaderboard order) whose scored files are on disk, and why the others are not shown."""
+    cells, notes = [], []
+    for label in _ranked(board):
+        cell = board.cell(label, dataset)
+        if cell is None or not cell.score.n_tampered:
+            continue
+        try:
+            truth.manifest(dataset, cell.manifest_digest)
+            cells.append(cell)
+        except TruthUnavailableError as error:
+            notes.append(f"{label}: {error}")
+    return cells, notes
 
 
 def _rendered(row: gallery.Row, cells: list[report.Cell], truth: GroundTruth, thumbs: Path) -> dict[str, Any]:

@@ -26,6 +26,11 @@ def _upper(robustness: Robustness, detector: str, spec: str) -> float | None:
     return bounds[1] if bounds else robustness.f1(detector, spec)
 
 
+def plain(text: str) -> str:
+    """``text`` shown as written: a ``$`` in a name would otherwise start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
 def save_png(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=130, bbox_inches="tight")  # grows to hold the legend
@@ -54,7 +59,7 @@ def robustness_figure(robustness: Robustness) -> Figure:
                 range(len(specs)),
                 [float("nan") if v is None else v for v in values],
                 marker=MARKERS[index % len(MARKERS)],
-                label=detector,
+                label=plain(detector),
                 linewidth=1.6,
                 markersize=5,
             )
@@ -62,13 +67,14 @@ def robustness_figure(robustness: Robustness) -> Figure:
                 bounds = [robustness.interval(detector, spec) or (float("nan"),) * 2 for spec in specs]
                 low, high = zip(*bounds, strict=True)
                 axis.fill_between(range(len(specs)), low, high, color=line.get_color(), alpha=0.12, linewidth=0)
-        axis.set_xticks(range(len(specs)), labels, rotation=30 if max(map(len, labels)) > 4 else 0, ha="center")
-        axis.set_title(family.name)
+        rotation = 30 if max(map(len, labels)) > 4 else 0
+        axis.set_xticks(range(len(specs)), [plain(label) for label in labels], rotation=rotation, ha="center")
+        axis.set_title(plain(family.name))
         axis.set_xlabel(family.axis)
         axis.set_ylim(0, min(1.0, top * 1.15 + 0.02))
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel("F1 (weighted average)")
-    figure.suptitle(f"{robustness.grid.title} — {', '.join(robustness.datasets)}", fontsize=11)
+    figure.suptitle(plain(f"{robustness.grid.title} — {', '.join(robustness.datasets)}"), fontsize=11)
     figure.tight_layout()
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False, fontsize=9)
     return figure
@@ -84,11 +90,11 @@ def threshold_figure(curves: dict[str, list[Curve]], columns: int = 3) -> Figure
     axes = figure.subplots(rows, min(columns, len(curves)), squeeze=False).ravel()
     for axis, (dataset, dataset_curves) in zip(axes, curves.items(), strict=False):
         for index, curve in enumerate(dataset_curves):
-            (line,) = axis.plot(THRESHOLDS, curve.mean_f1, linewidth=1.4, label=curve.label)
+            (line,) = axis.plot(THRESHOLDS, curve.mean_f1, linewidth=1.4, label=plain(curve.label))
             axis.plot(curve.best_threshold, curve.best_f1, marker="o", markerfacecolor="none", color=line.get_color())
             axis.plot(THRESHOLD, curve.fixed_f1, marker=MARKERS[index % len(MARKERS)], color=line.get_color())
         axis.axvline(THRESHOLD, color="black", linestyle="--", linewidth=0.9)
-        axis.set_title(dataset)
+        axis.set_title(plain(dataset))
         axis.set_xlim(0, 1)
         axis.set_ylim(0, 1)
         axis.set_xlabel("threshold (forged if p > t)")

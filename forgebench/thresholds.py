@@ -17,7 +17,8 @@ import numpy as np
 from forgebench.mapcache import load_levels
 from forgebench.metrics import THRESHOLD
 from forgebench.report import Cell
-from forgebench.truth import GroundTruth
+from forgebench.store import Record
+from forgebench.truth import GroundTruth, TruthUnavailableError
 
 LEVELS = 256
 FIXED = 128
@@ -64,13 +65,17 @@ class Curve:
 
 
 def dataset_curves(cells: Sequence[Cell], truth: GroundTruth) -> list[Curve]:
-    """One curve per cell of a single dataset; each ground truth is read once for all detectors.
+    """One curve per cell of a single dataset, all scored on the same files (one manifest digest); each ground
+    truth is read once for all detectors.
 
-    Raises :class:`TruthUnavailableError` when the dataset's files cannot be read back.
+    Raises :class:`TruthUnavailableError` when the dataset's files cannot be read back, or the cells were
+    scored on different versions of them.
     """
     if not cells:
         return []
     dataset, digest = cells[0].dataset, cells[0].manifest_digest
+    if any(cell.manifest_digest != digest for cell in cells):
+        raise TruthUnavailableError(f"{dataset}: the detectors were scored on different versions of its files")
     samples = truth.samples(dataset, digest)
     records = [{r.image_id: r for r in cell.tampered()} for cell in cells]
     sums = [np.zeros(LEVELS) for _ in cells]
@@ -84,7 +89,7 @@ def dataset_curves(cells: Sequence[Cell], truth: GroundTruth) -> list[Curve]:
             try:
                 if forged is None:
                     forged = truth.forged(dataset, digest, samples[image_id])
-                levels = _levels(cell, record.map_file, forged.shape)
+                levels = cached_levels(cell, record, forged.shape)
             except (OSError, ValueError, KeyError):
                 skipped[index] += 1
                 continue
@@ -99,10 +104,11 @@ def dataset_curves(cells: Sequence[Cell], truth: GroundTruth) -> list[Curve]:
     ]
 
 
-def _levels(cell: Cell, map_file: str | None, shape: tuple[int, ...]) -> np.ndarray:
-    if map_file is None:
-        raise FileNotFoundError("no cached map")
-    levels = load_levels(cell.results / map_file)
+def cached_levels(cell: Cell, record: Record, shape: tuple[int, ...]) -> np.ndarray:
+    """The record's cached map as uint8 levels, checked against the ground truth's size."""
+    if record.map_file is None:
+        raise FileNotFoundError(f"{record.image_id}: no cached map")
+    levels = load_levels(cell.results / record.map_file)
     if levels.shape != shape:
-        raise ValueError(f"cached map {map_file} is {levels.shape}, the ground truth {shape}")
+        raise ValueError(f"cached map {record.map_file} is {levels.shape}, the ground truth {shape}")
     return levels

@@ -1,10 +1,16 @@
-"""A hand-built results store shared by the robustness and plot tests."""
+"""Hand-built results stores shared by the table, plot, threshold and gallery tests."""
 
 from __future__ import annotations
 
 import pytest
 
+from forgebench.catalog import load_catalog
+from forgebench.manifest import build_manifest
+from forgebench.mapcache import save_map
+from forgebench.metrics import score_image
 from forgebench.store import Record, Store
+from forgebench.truth import GroundTruth
+from tests.builders import pairs_dataset
 
 OSN = ["osn(platform=facebook)", "osn(platform=whatsapp)", "osn(platform=weibo)", "osn(platform=wechat)"]
 
@@ -61,3 +67,30 @@ def add_scores(store: Store, detector: str, dataset: str, f1: list[float], pertu
 def scores():
     """``add_scores(store, detector, dataset, f1_values)``."""
     return add_scores
+
+
+def _stored_maps(tmp_path, make_map):
+    """A store with one detector on the `tiny` dataset whose maps come from ``make_map(forged)``."""
+    catalog = load_catalog((pairs_dataset(tmp_path / "data", n_tampered=3, n_authentic=1),))
+    manifest = build_manifest(catalog.dataset("tiny"))
+    truth = GroundTruth(catalog)
+    store = Store(tmp_path / "results")
+    key = {"detector": "d", "fingerprint": "f" * 8, "dataset": "tiny", "perturbation": "clean", "seed": 0,
+           "manifest_digest": manifest.digest}  # fmt: skip
+    evaluation = store.evaluation(key, {"requested": ["tiny"], "changed_options": {}})
+    records = []
+    for index, sample in enumerate(s for s in manifest.samples if s.label == "tampered"):
+        forged = truth.forged("tiny", manifest.digest, sample)
+        save_map(store.results / f"maps/{index}.png", make_map(forged))
+        score = score_image(make_map(forged), forged, "tampered")
+        counts = {"tp": score.counts.tp, "fp": score.counts.fp, "fn": score.counts.fn, "tn": score.counts.tn}
+        records.append(Record(sample.image_id, "tampered", "ok", **counts, f1=score.f1, iou=score.iou,
+                              map_file=f"maps/{index}.png"))  # fmt: skip
+    store.add(evaluation, records)
+    return store, catalog, truth
+
+
+@pytest.fixture
+def stored_maps(tmp_path):
+    """``stored_maps(make_map) → (store, catalog, truth)``: detector "d" on `tiny` (3 tampered images, real files)."""
+    return lambda make_map: _stored_maps(tmp_path, make_map)

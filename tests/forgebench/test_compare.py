@@ -8,7 +8,7 @@ import pytest
 from forgebench import compare, report
 from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
-from forgebench.store import Store
+from forgebench.store import Record, Store
 
 SETTINGS = Settings(resamples=2000)
 
@@ -83,3 +83,30 @@ def test_markdown_and_csv_are_written(tmp_path, scores):
     text = paths[0].read_text()
     assert "| x | 8 | 0.818 | 0.053 | 0.766 [0.766, 0.766] | 0.008 | 0.008 | yes |" in text
     assert "a is significantly better than b (p < 0.05) on: x." in text
+
+
+def test_swapping_a_and_b_mirrors_every_number(tmp_path, scores):
+    rng = np.random.default_rng(7)
+    board = board_of(tmp_path, scores, [("a", "x", rng.uniform(size=40)), ("b", "x", rng.uniform(size=40))])
+    forward, backward = (
+        compare.compare(board, "a", "b", SETTINGS).rows[0],
+        compare.compare(board, "b", "a", SETTINGS).rows[0],
+    )
+    assert (forward.difference, forward.low, forward.high) == pytest.approx(
+        (-backward.difference, -backward.high, -backward.low), abs=1e-12
+    )
+    assert forward.p_value == backward.p_value
+
+
+def test_detectors_scored_on_different_versions_of_a_dataset_are_not_paired(tmp_path, scores):
+    with Store(tmp_path) as store:
+        scores(store, "a", "x", [1.0, 1.0])
+        key = {"detector": "b", "fingerprint": "bbbb", "dataset": "x", "perturbation": "clean", "seed": 0,
+               "manifest_digest": "an older version"}  # fmt: skip
+        evaluation = store.evaluation(key, {"requested": ["x"], "changed_options": {}})
+        store.add(evaluation, [Record("x/0.png", "tampered", "ok", tp=0, fp=0, fn=1, tn=0, f1=0.0, iou=0.0)])
+        board = report.build(store, Catalog(datasets={}), ["x"])
+    with pytest.raises(
+        compare.ComparisonError, match="share no scored tampered image .x: scored on different versions"
+    ):
+        compare.compare(board, "a", "b", SETTINGS)

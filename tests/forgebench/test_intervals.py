@@ -78,3 +78,14 @@ def test_without_intervals_markdown_keeps_plain_cells(tmp_path, scores):
         board = report.build(store, Catalog(datasets={}), ["x"])
     assert "| steady | 1.000 | 1.000 | 1.000 | 1.000 |" in report.markdown(board)
     assert "Intervals" not in report.markdown(board)
+
+
+def test_datasets_of_the_same_size_draw_independently(tmp_path, scores):
+    values = list(np.random.default_rng(3).uniform(size=20))
+    with Store(tmp_path) as store:
+        scores(store, "d", "x", values)
+        scores(store, "d", "y", values)
+        board = report.build(store, Catalog(datasets={}), ["x", "y"]).with_intervals(SETTINGS)
+    x, y, average = (board.intervals[("d", name)][:, 0] for name in ("x", "y", "Weighted Avg."))
+    assert not np.array_equal(x, y)
+    assert average[1] - average[0] < 0.85 * (x[1] - x[0])  # ≈ 1/√2 of one dataset's width when independent

@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from forgebench import report
-from forgebench.catalog import load_catalog
-from forgebench.manifest import build_manifest
-from forgebench.mapcache import dequantise, quantise, save_map
+from forgebench.mapcache import dequantise, quantise
 from forgebench.metrics import best_threshold_f1_iou, score_image
-from forgebench.store import Record, Store
 from forgebench.thresholds import FIXED, THRESHOLDS, dataset_curves, f1_by_level
 from forgebench.truth import GroundTruth, TruthUnavailableError
-from tests.builders import pairs_dataset
 
 
 def test_level_zero_predicts_everything_and_index_128_is_the_protocols_threshold():
@@ -36,30 +32,9 @@ def test_curve_equals_the_protocol_at_half_and_its_maximum_is_the_best_threshold
         assert curve[index] == 2 * tp / (predicted.sum() + forged.sum())
 
 
-def stored_maps(tmp_path, make_map):
-    """A store with one detector on the `tiny` dataset whose maps come from ``make_map(forged)``."""
-    catalog = load_catalog((pairs_dataset(tmp_path / "data", n_tampered=3, n_authentic=1),))
-    manifest = build_manifest(catalog.dataset("tiny"))
-    truth = GroundTruth(catalog)
-    store = Store(tmp_path / "results")
-    key = {"detector": "d", "fingerprint": "f" * 8, "dataset": "tiny", "perturbation": "clean", "seed": 0,
-           "manifest_digest": manifest.digest}  # fmt: skip
-    evaluation = store.evaluation(key, {"requested": ["tiny"], "changed_options": {}})
-    records = []
-    for index, sample in enumerate(s for s in manifest.samples if s.label == "tampered"):
-        forged = truth.forged("tiny", manifest.digest, sample)
-        save_map(store.results / f"maps/{index}.png", make_map(forged))
-        score = score_image(make_map(forged), forged, "tampered")
-        counts = {"tp": score.counts.tp, "fp": score.counts.fp, "fn": score.counts.fn, "tn": score.counts.tn}
-        records.append(Record(sample.image_id, "tampered", "ok", **counts, f1=score.f1, iou=score.iou,
-                              map_file=f"maps/{index}.png"))  # fmt: skip
-    store.add(evaluation, records)
-    return store, catalog, truth
-
-
-def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(tmp_path):
+def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(stored_maps):
     # Protocol case G11's point: 0.4 on the forged region, 0.1 elsewhere → F1 0 at 0.5, 1 at a lower threshold.
-    store, catalog, truth = stored_maps(tmp_path, lambda forged: np.where(forged, 0.4, 0.1))
+    store, catalog, truth = stored_maps(lambda forged: np.where(forged, 0.4, 0.1))
     board = report.build(store, catalog, ["tiny"])
     (curve,) = dataset_curves(board.cells, truth)
     assert (curve.images, curve.fixed_f1, curve.best_f1, curve.per_image_best) == (3, 0.0, 1.0, 1.0)
@@ -68,8 +43,8 @@ def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(tm
     store.close()
 
 
-def test_changed_files_and_missing_maps_are_reported_not_guessed(tmp_path):
-    store, catalog, truth = stored_maps(tmp_path, lambda forged: forged.astype(float))
+def test_changed_files_and_missing_maps_are_reported_not_guessed(stored_maps, tmp_path):
+    store, catalog, truth = stored_maps(lambda forged: forged.astype(float))
     board = report.build(store, catalog, ["tiny"])
     (store.results / "maps/1.png").unlink()
     (curve,) = dataset_curves(board.cells, truth)
