@@ -79,7 +79,7 @@ def _authentic_table(board: report.Leaderboard) -> Table:
 
 def _detector_table(title: str, headers: list[str]) -> Table:
     table = Table(title=title)
-    table.add_column("Detector", no_wrap=True, style="bold")
+    table.add_column("Detector", style="bold", overflow="fold")
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
     return table
@@ -128,7 +128,7 @@ def _table2(frame, title: str) -> Table:
     frame = report.interval_text(frame)
     groups = list(frame.columns[1:])
     table = Table(title=title)
-    table.add_column("Detector", no_wrap=True, style="bold")
+    table.add_column("Detector", style="bold", overflow="fold")
     for index, (group, label) in enumerate(groups):
         first = index == 0 or groups[index - 1][0] != group
         table.add_column(f"{group if first else ''}\n{label}", justify="right", no_wrap=True,
