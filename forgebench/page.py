@@ -18,7 +18,7 @@ from forgebench import gallery, report, robustness
 from forgebench.bootstrap import Settings
 from forgebench.catalog import Catalog
 from forgebench.grids import covering_grids
-from forgebench.perturb import CLEAN, stored_seed
+from forgebench.perturb import CLEAN
 from forgebench.plot import robustness_plot, save_png, threshold_figure
 from forgebench.store import Store
 from forgebench.thresholds import dataset_curves
@@ -68,11 +68,11 @@ def _robustness(
     stores: Sequence[Store], catalog: Catalog, board: report.Leaderboard, out_dir: Path, settings: PageSettings
 ) -> list[dict[str, Any]]:
     """Per grid covered by the stored perturbations: the plot and the weighted-F1 summary, with intervals."""
-    seed = settings.seed
-    stored = [e.perturbation for s in stores for e in s.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
     sections = []
-    for grid in covering_grids(list(dict.fromkeys(stored))):
-        table = robustness.build(stores, catalog, grid, board.datasets, seed).with_intervals(settings.bootstrap)
+    for grid in covering_grids(report.stored_perturbations(stores, settings.seed)):
+        table = robustness.build(stores, catalog, grid, board.datasets, settings.seed).with_intervals(
+            settings.bootstrap
+        )
         robustness.write(table, out_dir)
         image = robustness_plot(table, out_dir / f"robustness-{grid.name}.png")
         sections.append(

@@ -219,6 +219,12 @@ def store_list(stores: Store | Sequence[Store]) -> list[Store]:
     return [stores] if isinstance(stores, Store) else list(stores)
 
 
+def stored_perturbations(stores: Store | Sequence[Store], seed: int) -> list[str]:
+    """Every perturbation stored for ``seed`` (deterministic ones under any seed), in order of first appearance."""
+    evaluations = (e for store in store_list(stores) for e in store.evaluations())
+    return list(dict.fromkeys(e.perturbation for e in evaluations if e.seed == stored_seed(e.perturbation, seed)))
+
+
 def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
     """Every dataset the runs of ``evaluations`` asked for, in order (the absent ones included)."""
     return list(dict.fromkeys(name for e in evaluations for name in e.manifest.get("requested", [e.dataset])))

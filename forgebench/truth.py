@@ -6,6 +6,7 @@ files differ from the ones that were scored, is refused with the reason, and the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,30 +20,29 @@ class TruthUnavailableError(LookupError):
     """The files of a dataset cannot be read back for the stored results."""
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A dataset read back once: its manifest, its digest (which stats every file) and its samples by id."""
+
+    manifest: Manifest
+    digest: str
+    samples: dict[str, Sample]
+
+
 class GroundTruth:
-    """Manifests built on first use, one per dataset."""
+    """Manifests built on first use, one per dataset, with their digests computed once."""
 
     def __init__(self, catalog: Catalog, data_root: Path | None = None) -> None:
         self.catalog = catalog
         self.data_root = data_root
-        self._manifests: dict[str, Manifest | TruthUnavailableError] = {}
+        self._read: dict[str, _Read | TruthUnavailableError] = {}
 
     def manifest(self, dataset: str, scored_digest: str) -> Manifest:
         """The dataset's manifest; raises :class:`TruthUnavailableError` when absent or changed since scoring."""
-        if dataset not in self._manifests:
-            try:
-                self._manifests[dataset] = build_manifest(self.catalog.dataset(dataset), self.data_root)
-            except (DatasetMissingError, CatalogError) as error:
-                self._manifests[dataset] = TruthUnavailableError(f"{dataset}: {error}")
-        found = self._manifests[dataset]
-        if isinstance(found, TruthUnavailableError):
-            raise found
-        if found.digest != scored_digest:
-            raise TruthUnavailableError(f"{dataset}: the files on disk differ from the ones scored")
-        return found
+        return self._checked(dataset, scored_digest).manifest
 
     def samples(self, dataset: str, scored_digest: str) -> dict[str, Sample]:
-        return {s.image_id: s for s in self.manifest(dataset, scored_digest).samples}
+        return self._checked(dataset, scored_digest).samples
 
     def forged(self, dataset: str, scored_digest: str, sample: Sample) -> np.ndarray:
         """The boolean ground truth at its native size (all False for an authentic image)."""
@@ -51,3 +51,18 @@ class GroundTruth:
             height, width = read_rgb(sample.image).shape[:2]
             return np.zeros((height, width), dtype=bool)
         return read_mask(sample.mask, manifest.spec.mask_rule).forged
+
+    def _checked(self, dataset: str, scored_digest: str) -> _Read:
+        if dataset not in self._read:
+            try:
+                manifest = build_manifest(self.catalog.dataset(dataset), self.data_root)
+                samples = {s.image_id: s for s in manifest.samples}
+                self._read[dataset] = _Read(manifest, manifest.digest, samples)
+            except (DatasetMissingError, CatalogError) as error:
+                self._read[dataset] = TruthUnavailableError(f"{dataset}: {error}")
+        found = self._read[dataset]
+        if isinstance(found, TruthUnavailableError):
+            raise found
+        if found.digest != scored_digest:
+            raise TruthUnavailableError(f"{dataset}: the files on disk differ from the ones scored")
+        return found

@@ -14,7 +14,7 @@ from forgebench.catalog import Catalog
 from forgebench.cli.common import console
 from forgebench.grids import Grid, adhoc_grid
 from forgebench.metrics import AVERAGE, PROTOCOL
-from forgebench.perturb import CLEAN, stored_seed
+from forgebench.perturb import CLEAN
 from forgebench.plot import robustness_plot
 from forgebench.robustness import Robustness
 from forgebench.robustness import write as write_robustness
@@ -164,8 +164,7 @@ def show_grids(
     """
     with Store(results) as store:
         if not grids:
-            stored = [e.perturbation for e in store.evaluations() if e.seed == stored_seed(e.perturbation, seed)]
-            grids = [adhoc_grid([spec for spec in dict.fromkeys(stored) if spec != CLEAN])]
+            grids = [adhoc_grid([spec for spec in report.stored_perturbations(store, seed) if spec != CLEAN])]
         for grid in grids:
             table = robustness.build(store, catalog, grid, datasets, seed)
             if bootstrap:
