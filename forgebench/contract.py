@@ -60,7 +60,12 @@ class DetectorCard:
 
 @runtime_checkable
 class Detector(Protocol):
-    """A built detector, ready to run on batches."""
+    """A built detector, ready to run on batches.
+
+    Optionally it has ``batches_in_flight: int`` (default 1): how many ``predict`` calls the runner may make at
+    once from different threads. A thread-safe detector that waits on a device sets 2, so that one batch's host
+    work (resizing, copies, reading the maps back) overlaps the device's work on the other.
+    """
 
     @property
     def weights_digest(self) -> str | None:

@@ -2,19 +2,23 @@
 
 Already-recorded images are skipped, so an interrupted run resumes where it stopped and a repeated
 sweep calls the detector for nothing already scored; an image that cannot be read or scored is
-recorded as an error and the run goes on. Decoding and perturbing run on loader threads, one batch
-ahead of the detector; every random draw is seeded per image, so the thread count changes nothing.
+recorded as an error and the run goes on. Decoding and perturbing run on loader threads ahead of the
+detector, the detector on its own thread (or threads, for one that takes several batches in flight), and
+scoring and map writing on scorer threads while the detector works on the next batch; records are committed
+in order. Every random draw is seeded per image, so the thread counts change nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +34,9 @@ from forgebench.options import options_dict
 from forgebench.perturb import CLEAN, Chain, parse_chain
 from forgebench.store import Evaluation, Record, Store
 from forgebench.versions import package_versions
+
+MAX_IN_FLIGHT = 4
+"""The most batches a detector may have in ``predict`` at once (see ``Detector``)."""
 
 
 class NoDataError(RuntimeError):
@@ -135,7 +142,12 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "decode": "Pillow, first frame, no EXIF rotation, RGB uint8",
         "versions": package_versions(),
     }
-    with ThreadPoolExecutor(max(1, job.workers), thread_name_prefix="forgebench-load") as loaders:
+    threads = max(1, job.workers)
+    with (
+        ThreadPoolExecutor(threads, thread_name_prefix="forgebench-load") as loaders,
+        ThreadPoolExecutor(threads, thread_name_prefix="forgebench-score") as scorers,
+    ):
+        pools = _Pools(loaders, scorers)
         for chain in chains:
             for manifest in manifests:
                 key = {
@@ -149,7 +161,7 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
                 facts = {"perturbation": key["perturbation"], "seed": key["seed"], "dataset": _dataset_facts(manifest)}
                 evaluation = store.evaluation(key, context | facts)
                 calls_before = detector.calls
-                outcome = _evaluate(job, store, evaluation, manifest, detector, chain, loaders, progress)
+                outcome = _evaluate(job, store, evaluation, manifest, detector, chain, pools, progress)
                 outcome.calls = detector.calls - calls_before
                 summary.outcomes.append(outcome)
     return summary
@@ -165,6 +177,7 @@ class _Detector:
     def __init__(self, configured: Configured) -> None:
         self.configured = configured
         self.calls = 0
+        self._counting = threading.Lock()
         self.built: Detector | None = None
         digest = configured.plugin.digest
         if digest is None:
@@ -180,8 +193,18 @@ class _Detector:
                     f"building, {self.digest} from its options"
                 )
 
+    @property
+    def in_flight(self) -> int:
+        """How many batches the built detector takes at once (its optional ``batches_in_flight``)."""
+        wanted = getattr(self.built, "batches_in_flight", 1)
+        if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
+            name = self.configured.plugin.card.name
+            raise TypeError(f"detector {name}: batches_in_flight must be a whole number ≥ 1, not {wanted!r}")
+        return min(wanted, MAX_IN_FLIGHT)
+
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
-        self.calls += 1
+        with self._counting:
+            self.calls += 1
         return self.built.predict(batch)
 
 
@@ -192,7 +215,7 @@ def _evaluate(
     manifest: Manifest,
     detector: _Detector,
     chain: Chain,
-    loaders: ThreadPoolExecutor,
+    pools: _Pools,
     progress: Progress | None,
 ) -> DatasetOutcome:
     selected = select(manifest.samples, job.limit)
@@ -207,29 +230,46 @@ def _evaluate(
     advance = progress(label, len(mine), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
     batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
-    for items in _prefetched(batches, lambda sample: _load(sample, manifest, chain, job.seed), loaders):
-        records = [item for item in items if isinstance(item, Record)]
-        loaded = [item for item in items if isinstance(item, _Loaded)]
-        if loaded:
-            records += _run_detector(loaded, detector, job, map_root)
+    in_flight = detector.in_flight if todo else 1
+    pending: deque[tuple[list[Future[Record]], Future[list[Future[Record]]]]] = deque()
+
+    def commit(failed: list[Future[Record]], detected: Future[list[Future[Record]]]) -> None:
+        records = [future.result() for future in failed + detected.result()]
         store.add(evaluation, records)
         for record in records:
             outcome.scored += record.status == "ok"
             outcome.errors += record.status == "error"
             outcome.invalid += record.status == "invalid"
         if advance:
-            advance(len(items))
+            advance(len(records))
+
+    load = partial(_load, manifest=manifest, chain=chain, seed=job.seed)
+    detecting = ThreadPoolExecutor(in_flight, thread_name_prefix="forgebench-detect")  # ≤ in_flight predicts at once
+    try:
+        for items in _prefetched(batches, load, pools.loaders, ahead=in_flight):
+            failed = [_done(item) for item in items if isinstance(item, Record)]
+            loaded = [item for item in items if isinstance(item, _Loaded)]
+            pending.append((failed, detecting.submit(_run_detector, loaded, detector, job, map_root, pools.scorers)))
+            while len(pending) > in_flight:  # earlier batches are scored while the detector works on later ones
+                commit(*pending.popleft())
+        while pending:
+            commit(*pending.popleft())
+    finally:  # interrupted: queued batches are dropped, not detected
+        detecting.shutdown(cancel_futures=True)
     return outcome
 
 
 def _prefetched(
-    batches: Sequence[Sequence[Sample]], load: Callable[[Sample], _Loaded | Record], loaders: ThreadPoolExecutor
+    batches: Sequence[Sequence[Sample]],
+    load: Callable[[Sample], _Loaded | Record],
+    loaders: ThreadPoolExecutor,
+    ahead: int = 1,
 ) -> Iterator[list[_Loaded | Record]]:
-    """Each batch loaded on the thread pool, the next batch loading while the current one is detected."""
+    """Each batch loaded on the thread pool, the next ``ahead`` batches loading while the current one is detected."""
     pending: deque[list[Future]] = deque()
     for batch in batches:
         pending.append([loaders.submit(load, sample) for sample in batch])
-        if len(pending) > 1:
+        if len(pending) > ahead:
             yield [future.result() for future in pending.popleft()]
     while pending:
         yield [future.result() for future in pending.popleft()]
@@ -252,16 +292,34 @@ class _Loaded:
     load_seconds: float
 
 
-def _run_detector(loaded: Sequence[_Loaded], detector: _Detector, job: Job, map_root: Path) -> list[Record]:
+@dataclass(frozen=True)
+class _Pools:
+    loaders: ThreadPoolExecutor
+    scorers: ThreadPoolExecutor
+
+
+def _run_detector(
+    loaded: Sequence[_Loaded], detector: _Detector, job: Job, map_root: Path, scorers: ThreadPoolExecutor
+) -> list[Future[Record]]:
+    """Detect on the calling thread; each image's scoring and map writing is handed to ``scorers``."""
+    if not loaded:
+        return []
     started = time.perf_counter()
     try:
         predictions = _predict(detector, loaded)
     except Exception as error:  # noqa: BLE001 — a failing detector must not stop the run
         if len(loaded) > 1:  # retry one by one, so one bad image does not sink its neighbours
-            return [record for item in loaded for record in _run_detector([item], detector, job, map_root)]
-        return [_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}")]
+            return [record for item in loaded for record in _run_detector([item], detector, job, map_root, scorers)]
+        return [_done(_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}"))]
     seconds = (time.perf_counter() - started) / len(loaded)
-    return [_score(item, p, seconds, job, map_root) for item, p in zip(loaded, predictions, strict=True)]
+    pairs = zip(loaded, predictions, strict=True)
+    return [scorers.submit(_score, item, prediction, seconds, job, map_root) for item, prediction in pairs]
+
+
+def _done(record: Record) -> Future[Record]:
+    future: Future[Record] = Future()
+    future.set_result(record)
+    return future
 
 
 def _predict(detector: _Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:

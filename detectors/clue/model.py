@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from detectors.clue.config import CLUEConfig
 from detectors.clue.fusion import Fusion, Head
-from detectors.clue.noise import eval_levels, image_noise, train_levels
+from detectors.clue.noise import eval_levels, image_noise, to_device, train_levels
 from detectors.clue.sam_branch import SAMFeatures
 from detectors.clue.sd3_branch import SD3Features
 
@@ -59,15 +59,15 @@ class CLUE(nn.Module):
         levels = train_levels(batch, self.config.levels, generator)
         where = device if generator is None else generator.device  # no host round trip for unseeded noise
         noise = torch.randn((batch, self.config.levels, *self.sd3.latent_shape), generator=generator, device=where)
-        return levels.to(device), noise.to(device)
+        return to_device(levels, device), to_device(noise, device)
 
     def eval_noise(self, image_ids: Sequence[str], device: torch.device):
         """The fixed levels and each image's own seeded noise: the same image always gets the same map."""
         if self.sd3 is None:
             return None, None
-        levels = eval_levels(self.config.levels).expand(len(image_ids), -1)
+        levels = eval_levels(self.config.levels).repeat(len(image_ids), 1)
         noise = image_noise((self.config.levels, *self.sd3.latent_shape), self.config.noise.seed, image_ids, device)
-        return levels.to(device), noise
+        return to_device(levels, device), noise
 
     def set_checkpointing(self, enabled: bool) -> None:
         """Gradient checkpointing of the transformer and SAM blocks (recompute in backward, save memory)."""

@@ -63,4 +63,11 @@ def image_noise(shape: Sequence[int], seed: int, image_ids: Sequence[str], devic
         key = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
         generator = torch.Generator().manual_seed(int.from_bytes(key[:4], "little"))  # torch keeps 32 seed bits
         draws.append(torch.randn(tuple(shape), generator=generator))
-    return torch.stack(draws).to(device)
+    return to_device(torch.stack(draws), device)
+
+
+def to_device(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """``tensor`` on ``device``; to a GPU through pinned memory, so the host does not wait for the copy."""
+    if torch.device(device).type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)

@@ -88,3 +88,37 @@ def test_npz_masks(tmp_path):
 def test_bad_rule_is_refused():
     with pytest.raises(ValueError, match="neither a comparison"):
         MaskRule("white")
+
+
+def reference_mask(raw: np.ndarray, rule: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The definition: the channel mean as floats, its distinct values by sorting, a float comparison."""
+    grey = raw.mean(axis=2) if raw.ndim == 3 else raw.astype(np.float64)
+    values = np.unique(grey)
+    if rule.startswith(">") and values.max() == 1:
+        return grey == 1, ("{0,1} mask: read as 1 = forged",)
+    binary = values.size <= 2 and set(values.tolist()) <= {0.0, values.max()}
+    notes = () if binary else (f"non-binary mask ({values.size} grey levels)",)
+    op, threshold = rule.split()
+    compare = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}[op]
+    return compare(grey, float(threshold)), notes
+
+
+@pytest.mark.parametrize("rule", ["> 127", ">= 127.5", "< 0.5", "<= 200.25", "> 0", ">= 300", "< 255"])
+@pytest.mark.parametrize("kind", ["grey levels", "binary", "zero-one", "bool", "rgb equal", "rgb unequal", "16-bit"])
+def test_fast_mask_reading_equals_the_float_definition(tmp_path, rule, kind):
+    rng = np.random.default_rng(len(rule) * 31 + len(kind))
+    grey = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    raw = {
+        "grey levels": grey,
+        "binary": np.where(grey > 100, 255, 0).astype(np.uint8),
+        "zero-one": (grey > 100).astype(np.uint8),
+        "bool": grey > 100,
+        "rgb equal": np.dstack([grey] * 3),
+        "rgb unequal": np.dstack([grey, grey[::-1], np.where(grey > 100, 255, 0).astype(np.uint8)]),
+        "16-bit": grey.astype(np.uint16) * 257,
+    }[kind]
+    np.save(tmp_path / "m.npy", raw)
+    mask = read_mask(tmp_path / "m.npy", MaskRule(rule))
+    forged, notes = reference_mask(raw, rule)
+    np.testing.assert_array_equal(mask.forged, forged)
+    assert mask.notes == notes

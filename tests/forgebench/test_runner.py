@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -397,3 +400,72 @@ def test_a_dataset_with_a_file_outside_its_root_is_left_out_and_the_others_run(p
         summary = run(Job("scripted", specs, tmp_path / "r"), store)
     assert [o.dataset for o in summary.outcomes] == ["tiny"] and summary.outcomes[0].scored == 7
     assert [m.spec.name for m in summary.missing] == ["escaping"] and "b.png lies outside" in summary.missing[0].reason
+
+
+@dataclass(frozen=True)
+class OverlapOptions:
+    in_flight: int = 1
+    meet: bool = False
+    odd: str = ""
+    """``text`` or ``flag``: declare ``batches_in_flight`` as "2" or True instead."""
+
+
+class Overlapping(Scripted):
+    """Scripted, counting how many of its ``predict`` calls run at once; with ``meet`` the first two wait for
+    each other, which only two batches in flight can satisfy."""
+
+    def __init__(self, options: OverlapOptions) -> None:
+        super().__init__(ScriptedOptions())
+        self.batches_in_flight = {"text": "2", "flag": True}.get(options.odd, options.in_flight)
+        self.meet = threading.Barrier(2, timeout=10) if options.meet else None
+        self.lock, self.started, self.running, self.most = threading.Lock(), 0, 0, 0
+
+    def predict(self, batch):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            first_two = self.started < 2
+            self.started += 1
+        if self.meet is not None and first_two:
+            self.meet.wait()
+        time.sleep(0.02)
+        with self.lock:
+            self.running -= 1
+        return super().predict(batch)
+
+
+@pytest.fixture
+def overlapping(plugins):
+    built: list[Overlapping] = []
+
+    def build(options, device):
+        built.append(Overlapping(options))
+        return built[-1]
+
+    plugins.register("overlapping", DetectorPlugin(DetectorCard("overlapping", "test"), OverlapOptions, build))
+    return built
+
+
+def test_two_batches_in_flight_run_at_once_and_give_the_same_records(overlapping, tiny, tmp_path):
+    _, one, _ = evaluate(tiny, tmp_path / "one", detector="overlapping", batch_size=2)
+    options = ("in_flight=2", "meet=true")
+    _, two, _ = evaluate(tiny, tmp_path / "two", detector="overlapping", batch_size=2, options=options)
+    assert [built.most for built in overlapping] == [1, 2]  # the two first calls met: they ran at once
+    assert sorted(overlapping[1].calls) == [1, 2, 2, 2]
+    assert all(r.status == "ok" for r in two.values())
+    strip = ("load_seconds", "detect_seconds", "map_file")
+    assert [dataclasses.replace(r, **dict.fromkeys(strip)) for r in one.values()] == [
+        dataclasses.replace(r, **dict.fromkeys(strip)) for r in two.values()
+    ]
+
+
+def test_one_batch_in_flight_never_overlaps_while_earlier_batches_are_scored(overlapping, tiny, tmp_path):
+    _, records, _ = evaluate(tiny, tmp_path / "r", detector="overlapping", batch_size=1, workers=3)
+    assert overlapping[0].most == 1 and len(overlapping[0].calls) == 7
+    assert all(r.status == "ok" for r in records.values())
+
+
+@pytest.mark.parametrize("wanted", ["in_flight=0", "odd=text", "odd=flag"])
+def test_a_bad_batches_in_flight_stops_the_run_naming_the_detector(overlapping, tiny, tmp_path, wanted):
+    with pytest.raises(TypeError, match="overlapping: batches_in_flight must be a whole number"):
+        evaluate(tiny, tmp_path / "r", detector="overlapping", options=(wanted,))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from torch.utils.data import DataLoader, RandomSampler
 
@@ -83,7 +83,11 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
     use_gpu = torch.cuda.is_available()
     bf16 = settings.precision == "bf16" or (settings.precision == "auto" and use_gpu)
     # cpu=True without a GPU: processes started by `accelerate launch --multi_gpu` (torchrun) then form a gloo group
-    accelerator = Accelerator(mixed_precision="bf16" if bf16 else "no", cpu=not use_gpu)
+    accelerator = Accelerator(
+        mixed_precision="bf16" if bf16 else "no",
+        cpu=not use_gpu,
+        dataloader_config=DataLoaderConfiguration(non_blocking=use_gpu),  # pinned batches copied without a wait
+    )
     optim = settings.optim
     accumulation = max(1, round(optim.batch_size / (optim.micro_batch * accelerator.num_processes)))
     accelerator.gradient_accumulation_steps = accumulation

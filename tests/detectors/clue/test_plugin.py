@@ -11,7 +11,7 @@ import torch
 
 from detectors.clue import checkpoint
 from detectors.clue.backbones import WeightsError
-from detectors.clue.plugin import PLUGIN, CLUEOptions, square_input
+from detectors.clue.plugin import PLUGIN, CLUEOptions, square_input, square_pixels
 from forgebench.configure import configure
 from forgebench.contract import ImageInput
 
@@ -80,3 +80,13 @@ def test_compile_option_gives_the_same_maps(trained):
         detector(trained[0], "compile=inductr")
     for a, b in zip(compiled.predict(BATCH), detector(trained[0]).predict(BATCH), strict=True):
         np.testing.assert_allclose(a.probability, b.probability, atol=1e-6)
+
+
+def test_uint8_batch_made_floats_on_the_device_equals_the_model_input():
+    pixels = np.random.default_rng(3).integers(0, 256, (37, 81, 3), dtype=np.uint8)
+    on_device = torch.from_numpy(square_pixels(pixels, 64)).float() / 255
+    assert torch.equal(on_device, torch.from_numpy(square_input(pixels, 64)))
+
+
+def test_on_cpu_one_batch_is_in_flight(trained):
+    assert detector(trained[0]).batches_in_flight == 1
