@@ -230,7 +230,7 @@ def _evaluate(
     advance = progress(label, len(mine), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
     batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
-    in_flight = detector.in_flight if todo else 1
+    in_flight = detector.in_flight  # 1 when nothing is left to detect (nothing built)
     pending: deque[tuple[list[Future[Record]], Future[list[Future[Record]]]]] = deque()
 
     def commit(failed: list[Future[Record]], detected: Future[list[Future[Record]]]) -> None:
