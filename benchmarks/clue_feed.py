@@ -32,17 +32,17 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from forgebench.detectors.clue.noise import image_noise
+from forgebench.detectors.clue.plugin import predict_maps
 from PIL import Image
 from torch import nn
 
-from detectors.clue.noise import image_noise
-from detectors.clue.plugin import predict_maps
-from forgebench import registry
-from forgebench.catalog import load_catalog
-from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
-from forgebench.runner import Job, run
-from forgebench.store import Store
-from forgebench.synthetic.sources import load_photo
+from forgebench.data.catalog import load_catalog
+from forgebench.data.synthetic.sources import load_photo
+from forgebench.evaluation.runner import Job, run
+from forgebench.evaluation.store import Store
+from forgebench.plugin import registry
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
 
 PHOTOS = ("astronaut", "coffee", "rocket", "grace_hopper", "chelsea", "immunohistochemistry")
 CATALOG = """

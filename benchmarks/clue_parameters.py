@@ -8,10 +8,9 @@ from __future__ import annotations
 import sys
 
 import torch
+from forgebench.detectors.clue.config import preset
+from forgebench.detectors.clue.model import CLUE
 from torch import nn
-
-from detectors.clue.config import preset
-from detectors.clue.model import CLUE
 
 
 def count(module: nn.Module | None, lora_only: bool = False) -> int:

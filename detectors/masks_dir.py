@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from forgebench.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 SUFFIXES = (".npy", ".npz", ".png", ".tif", ".tiff")
 

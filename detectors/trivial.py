@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forgebench.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 
 @dataclass(frozen=True)

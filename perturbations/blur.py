@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from forgebench.contract import PerturbationPlugin
+from forgebench.plugin.contract import PerturbationPlugin
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forgebench.contract import PerturbationPlugin
+from forgebench.plugin.contract import PerturbationPlugin
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from forgebench.perturbations.codec import PILLOW_SUBSAMPLING, decode_jpeg, encode_jpeg
 
-from forgebench.contract import PerturbationPlugin
-from perturbations.codec import PILLOW_SUBSAMPLING, decode_jpeg, encode_jpeg
+from forgebench.plugin.contract import PerturbationPlugin
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from forgebench.perturbations.codec import round_to_uint8
 
-from forgebench.contract import PerturbationPlugin
-from perturbations.codec import round_to_uint8
+from forgebench.plugin.contract import PerturbationPlugin
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
 from PIL import Image
 
-from forgebench.contract import PerturbationPlugin
-from perturbations.codec import decode_jpeg, encode_jpeg
+from forgebench.plugin.contract import PerturbationPlugin
 
 
 @dataclass(frozen=True)

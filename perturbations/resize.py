@@ -13,7 +13,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from forgebench.contract import PerturbationPlugin
+from forgebench.plugin.contract import PerturbationPlugin
 
 INTERPOLATIONS = {
     "nearest": cv2.INTER_NEAREST_EXACT,

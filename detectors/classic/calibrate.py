@@ -6,7 +6,7 @@ deviations above (one-sided) or away from (two-sided) this image's typical level
 
 Magnitude maps (ELA) go through :func:`one_sided`, noise-level maps (NOI1) through :func:`two_sided`; block maps
 are brought to the image size by :func:`expand_blocks`. :class:`PerImageDetector` wraps a pixels → probability
-function into the contract's :class:`~forgebench.contract.Detector`; :func:`luma` is the grey image the block
+function into the contract's :class:`~forgebench.plugin.contract.Detector`; :func:`luma` is the grey image the block
 detectors (NOI1, ADQ1) read.
 
 Robust scale: 1.4826·MAD (σ of a Gaussian). When more than half the values equal the median (e.g. ELA on an image
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from forgebench.contract import ImageInput, Prediction
+from forgebench.plugin.contract import ImageInput, Prediction
 
 MAD_TO_SIGMA = 1.4826
 MEAN_DEVIATION_TO_SIGMA = math.sqrt(math.pi / 2)

@@ -16,10 +16,10 @@ from functools import partial
 
 import cv2
 import numpy as np
+from forgebench.detectors.classic.calibrate import PerImageDetector, one_sided
 from PIL import Image
 
-from detectors.classic.calibrate import PerImageDetector, one_sided
-from forgebench.contract import DetectorCard, DetectorPlugin
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 SUBSAMPLING = "4:2:0"
 CHANNEL_MEAN = np.full(3, 1 / 3, np.float32)

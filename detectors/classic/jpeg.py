@@ -18,10 +18,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma
 from scipy.special import expit
 
-from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma
-from forgebench.contract import DetectorCard, DetectorPlugin
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 BLOCK = 8
 ZIGZAG_MATLAB = (1, 9, 2, 3, 10, 17, 25, 18, 11, 4, 5, 12, 19, 26, 33)

@@ -19,9 +19,9 @@ from functools import partial
 
 import numpy as np
 import pywt
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma, two_sided
 
-from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma, two_sided
-from forgebench.contract import DetectorCard, DetectorPlugin
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 HH_BLOCK = 8
 IMAGE_BLOCK = 2 * HH_BLOCK

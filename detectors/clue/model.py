@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from forgebench.detectors.clue.config import CLUEConfig
+from forgebench.detectors.clue.fusion import Fusion, Head
+from forgebench.detectors.clue.noise import eval_levels, image_noise, to_device, train_levels
+from forgebench.detectors.clue.sam_branch import SAMFeatures
+from forgebench.detectors.clue.sd3_branch import SD3Features
 from peft.tuners.tuners_utils import BaseTunerLayer
 from torch import nn
 from torch.nn import functional as F
-
-from detectors.clue.config import CLUEConfig
-from detectors.clue.fusion import Fusion, Head
-from detectors.clue.noise import eval_levels, image_noise, to_device, train_levels
-from detectors.clue.sam_branch import SAMFeatures
-from detectors.clue.sd3_branch import SD3Features
 
 
 class CLUE(nn.Module):

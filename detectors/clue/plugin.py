@@ -11,10 +11,10 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 import torch
+from forgebench.detectors.clue import checkpoint
+from forgebench.detectors.clue.model import CLUE
 
-from detectors.clue import checkpoint
-from detectors.clue.model import CLUE
-from forgebench.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 
 @dataclass(frozen=True)

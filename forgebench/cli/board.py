@@ -8,17 +8,18 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from forgebench import report, robustness
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis import robustness
+from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.robustness import Robustness
+from forgebench.analysis.robustness import write as write_robustness
 from forgebench.cli.common import console
-from forgebench.grids import Grid, adhoc_grid
-from forgebench.metrics import AVERAGE, PROTOCOL
-from forgebench.perturb import CLEAN
-from forgebench.plot import robustness_plot
-from forgebench.robustness import Robustness
-from forgebench.robustness import write as write_robustness
-from forgebench.store import Store
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.grids import Grid, adhoc_grid
+from forgebench.evaluation.metrics import AVERAGE, PROTOCOL
+from forgebench.evaluation.perturb import CLEAN
+from forgebench.evaluation.store import Store
+from forgebench.render.plots import robustness_plot
 
 
 def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:

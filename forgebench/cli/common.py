@@ -21,9 +21,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog, CatalogError, load_catalog
-from forgebench.metrics import EXTRA_COLUMNS
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog, CatalogError, load_catalog
+from forgebench.evaluation.metrics import EXTRA_COLUMNS
 
 console = Console()
 errors = Console(stderr=True)

@@ -8,8 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from forgebench import compare as comparing
-from forgebench import report
+from forgebench.analysis import compare as comparing
+from forgebench.analysis import leaderboard as report
 from forgebench.cli.common import (
     BootstrapSeedOption,
     CatalogOption,
@@ -27,7 +27,7 @@ from forgebench.cli.common import (
     fail,
 )
 from forgebench.cli.jobs import dataset_names, one_perturbation, stored_results
-from forgebench.store import Store
+from forgebench.evaluation.store import Store
 
 
 def compare(

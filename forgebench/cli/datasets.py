@@ -7,9 +7,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from forgebench import paths
-from forgebench.catalog import CatalogError
-from forgebench.check import DatasetCheck, check_dataset
 from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
@@ -19,6 +16,9 @@ from forgebench.cli.common import (
     expected_counts,
     fail,
 )
+from forgebench.data import paths
+from forgebench.data.catalog import CatalogError
+from forgebench.data.check import DatasetCheck, check_dataset
 
 app = typer.Typer(help="Inspect benchmark datasets.", no_args_is_help=True)
 

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from forgebench import paths, registry, report
-from forgebench.catalog import CatalogError
+from forgebench.analysis import leaderboard as report
 from forgebench.cli.board import show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
@@ -47,16 +46,19 @@ from forgebench.cli.jobs import (
     run_detectors,
     stored_results,
 )
-from forgebench.grids import load_grid
-from forgebench.manifest import DatasetMissingError, build_manifest, dataset_root
-from forgebench.metrics import EXTRA_COLUMNS
-from forgebench.page import PageSettings, write_page
-from forgebench.perturb import CLEAN
-from forgebench.rescore import ManifestChangedError
-from forgebench.rescore import rescore as rescore_evaluation
-from forgebench.runner import Job
-from forgebench.store import Store
-from forgebench.synthetic import describe
+from forgebench.data import paths
+from forgebench.data.catalog import CatalogError
+from forgebench.data.manifest import DatasetMissingError, build_manifest, dataset_root
+from forgebench.data.synthetic import describe
+from forgebench.evaluation.grids import load_grid
+from forgebench.evaluation.metrics import EXTRA_COLUMNS
+from forgebench.evaluation.perturb import CLEAN
+from forgebench.evaluation.rescore import ManifestChangedError
+from forgebench.evaluation.rescore import rescore as rescore_evaluation
+from forgebench.evaluation.runner import Job
+from forgebench.evaluation.store import Store
+from forgebench.plugin import registry
+from forgebench.render.report import PageSettings, write_page
 
 DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "all-pristine")
 

@@ -8,18 +8,18 @@ from typing import Any
 
 import typer
 
-from forgebench import paths
-from forgebench.catalog import Catalog, CatalogError, DatasetSpec
 from forgebench.cli.common import console, errors, fail, progress_bars
-from forgebench.configure import configure
-from forgebench.grids import Grid, GridError, adhoc_grid, load_grid
-from forgebench.manifest import DatasetMissingError
-from forgebench.options import OptionError
-from forgebench.perturb import CLEAN, parse_chain
-from forgebench.registry import UnknownPluginError
-from forgebench.runner import Job, NoDataError, RunSummary, process_shard
-from forgebench.runner import run as run_job
-from forgebench.store import Store
+from forgebench.data import paths
+from forgebench.data.catalog import Catalog, CatalogError, DatasetSpec
+from forgebench.data.manifest import DatasetMissingError
+from forgebench.evaluation.configure import configure
+from forgebench.evaluation.grids import Grid, GridError, adhoc_grid, load_grid
+from forgebench.evaluation.perturb import CLEAN, parse_chain
+from forgebench.evaluation.runner import Job, NoDataError, RunSummary, process_shard
+from forgebench.evaluation.runner import run as run_job
+from forgebench.evaluation.store import Store
+from forgebench.plugin.options import OptionError
+from forgebench.plugin.registry import UnknownPluginError
 
 
 def resolve_datasets(loaded: Catalog, suite: str | None, dataset: Sequence[str] | None) -> list[DatasetSpec]:

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from forgebench import registry
-from forgebench.catalog import Catalog
 from forgebench.cli.common import CatalogOption, catalog_from, console, expected_counts
-from forgebench.grids import builtin_grids
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.grids import builtin_grids
+from forgebench.plugin import registry
 
 
 class Kind(str, Enum):

@@ -12,13 +12,13 @@ import typer
 from rich.table import Table
 
 from forgebench.cli.common import DetectorOptions, DeviceOption, console, fail
-from forgebench.configure import configure
-from forgebench.contract import Detector, ImageInput
-from forgebench.io import read_rgb
-from forgebench.mapcache import quantise
-from forgebench.metrics import THRESHOLD, check_map, image_score, resize_to
-from forgebench.options import OptionError
-from forgebench.registry import UnknownPluginError
+from forgebench.data.decode import read_rgb
+from forgebench.evaluation.configure import configure
+from forgebench.evaluation.mapcache import quantise
+from forgebench.evaluation.metrics import THRESHOLD, check_map, image_score, resize_to
+from forgebench.plugin.contract import Detector, ImageInput
+from forgebench.plugin.options import OptionError
+from forgebench.plugin.registry import UnknownPluginError
 
 OVERLAY_RGB = np.array([255, 0, 0], dtype=np.float32)
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from forgebench import paths
 from forgebench.cli.common import (
     BootstrapSeedOption,
     CatalogOption,
@@ -24,8 +23,9 @@ from forgebench.cli.common import (
     fail,
 )
 from forgebench.cli.jobs import dataset_names, one_perturbation
-from forgebench.page import PageSettings, write_page
-from forgebench.store import Store
+from forgebench.data import paths
+from forgebench.evaluation.store import Store
+from forgebench.render.report import PageSettings, write_page
 
 
 def report(

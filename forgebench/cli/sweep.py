@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from forgebench import paths
 from forgebench.cli.board import show_grids
 from forgebench.cli.common import (
     BatchOption,
@@ -31,7 +30,8 @@ from forgebench.cli.common import (
     fail,
 )
 from forgebench.cli.jobs import resolve_datasets, resolve_grids, run_detectors
-from forgebench.runner import process_shard
+from forgebench.data import paths
+from forgebench.evaluation.runner import process_shard
 
 
 def sweep(

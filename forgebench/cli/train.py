@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from forgebench import registry
 from forgebench.cli.common import console, fail
-from forgebench.registry import UnknownPluginError
+from forgebench.plugin import registry
+from forgebench.plugin.registry import UnknownPluginError
 
 
 def train(

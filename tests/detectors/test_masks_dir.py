@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from forgebench.detectors.masks_dir import PLUGIN, MasksDirOptions
 from PIL import Image
 
-from detectors.masks_dir import PLUGIN, MasksDirOptions
-from forgebench.contract import ImageInput
+from forgebench.plugin.contract import ImageInput
 
 PIXELS = np.zeros((4, 6, 3), np.uint8)
 

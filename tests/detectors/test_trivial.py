@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from forgebench.detectors.trivial import ALL_FORGED, ALL_PRISTINE, NoOptions
 
-from detectors.trivial import ALL_FORGED, ALL_PRISTINE, NoOptions
-from forgebench.contract import ImageInput
+from forgebench.plugin.contract import ImageInput
 
 
 def test_constant_maps_at_input_size():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from forgebench.catalog import load_catalog
-from forgebench.manifest import build_manifest
-from forgebench.mapcache import save_map
-from forgebench.metrics import score_image
-from forgebench.store import Record, Store
-from forgebench.truth import GroundTruth
+from forgebench.data.catalog import load_catalog
+from forgebench.data.manifest import build_manifest
+from forgebench.data.truth import GroundTruth
+from forgebench.evaluation.mapcache import save_map
+from forgebench.evaluation.metrics import score_image
+from forgebench.evaluation.store import Record, Store
 from tests.builders import pairs_dataset
 
 OSN = ["osn(platform=facebook)", "osn(platform=whatsapp)", "osn(platform=weibo)", "osn(platform=wechat)"]

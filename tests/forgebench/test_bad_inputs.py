@@ -15,11 +15,11 @@ import pytest
 from builders import box
 from PIL import Image
 
-from forgebench.catalog import load_catalog
-from forgebench.check import check_dataset
-from forgebench.io import DecodeError, MaskRule, read_mask, read_rgb
-from forgebench.runner import Job, run
-from forgebench.store import Store
+from forgebench.data.catalog import load_catalog
+from forgebench.data.check import check_dataset
+from forgebench.data.decode import DecodeError, MaskRule, read_mask, read_rgb
+from forgebench.evaluation.runner import Job, run
+from forgebench.evaluation.store import Store
 
 H, W = 24, 32
 RNG = np.random.default_rng(0)
@@ -169,13 +169,13 @@ def test_a_huge_but_legal_image_decodes(tmp_path):
 def test_the_pixel_limit_can_be_raised(tmp_path, monkeypatch):
     path = tmp_path / "wide.png"
     Image.new("RGB", (100, 100)).save(path)
-    monkeypatch.setattr("forgebench.io.MAX_PIXELS", 99 * 100)
+    monkeypatch.setattr("forgebench.data.decode.MAX_PIXELS", 99 * 100)
     with pytest.raises(DecodeError, match="100×100 = 10,000 pixels, above the limit of 9,900"):
         read_rgb(path)
 
 
 def test_array_masks_over_the_pixel_limit_are_refused_from_their_header(tmp_path, monkeypatch):
-    monkeypatch.setattr("forgebench.io.MAX_PIXELS", 99 * 100)
+    monkeypatch.setattr("forgebench.data.decode.MAX_PIXELS", 99 * 100)
     np.save(tmp_path / "big.npy", np.zeros((100, 100), bool))
     np.savez_compressed(tmp_path / "big.npz", mask=np.zeros((100, 100), bool))
     np.save(tmp_path / "fine.npy", np.zeros((99, 100), bool))

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from forgebench.bootstrap import (
+from forgebench.analysis.bootstrap import (
     Settings,
     holm,
     percentile_interval,
@@ -66,7 +66,7 @@ def test_percentile_interval_cuts_half_the_missing_mass_at_each_end():
 def test_columns_share_draws_and_chunking_does_not_change_the_result(monkeypatch):
     values = np.random.default_rng(2).uniform(size=(50, 2))
     whole = resample_means(values, 300, np.random.default_rng(9))
-    monkeypatch.setattr("forgebench.bootstrap.DRAWS_PER_CHUNK", 50 * 7)  # 7 resamples per chunk
+    monkeypatch.setattr("forgebench.analysis.bootstrap.DRAWS_PER_CHUNK", 50 * 7)  # 7 resamples per chunk
     chunked = resample_means(values, 300, np.random.default_rng(9))
     assert whole.shape == (300, 2)
     assert np.array_equal(whole, chunked)

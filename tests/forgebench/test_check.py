@@ -7,10 +7,10 @@ import pytest
 from builders import box, write_image, write_mask
 from PIL import Image
 
-from forgebench.catalog import load_catalog
-from forgebench.check import check_dataset
-from forgebench.io import read_mask
-from forgebench.manifest import build_manifest
+from forgebench.data.catalog import load_catalog
+from forgebench.data.check import check_dataset
+from forgebench.data.decode import read_mask
+from forgebench.data.manifest import build_manifest
 
 CATALOG = load_catalog()
 

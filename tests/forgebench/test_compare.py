@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forgebench import compare, report
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.store import Record, Store
+from forgebench.analysis import compare
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.store import Record, Store
 
 SETTINGS = Settings(resamples=2000)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from forgebench import configure
-from forgebench.contract import DetectorCard, DetectorPlugin
+from forgebench.evaluation import configure
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 
 def plugin(*devices: str) -> DetectorPlugin:

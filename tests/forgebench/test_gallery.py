@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from forgebench import gallery, report
-from forgebench.catalog import Catalog
-from forgebench.store import Store
+from forgebench.analysis import leaderboard as report
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.store import Store
+from forgebench.render import gallery
 
 
 def cells_of(tmp_path, scores, results):

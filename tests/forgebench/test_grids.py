@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from forgebench.grids import GridError, adhoc_grid, builtin_grids, load_grid
+from forgebench.evaluation.grids import GridError, adhoc_grid, builtin_grids, load_grid
 
 
 def test_imdlbenco_grid_is_exactly_its_lists_with_variances_run_as_sigma():

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forgebench import report
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.store import Store
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.store import Store
 
 SETTINGS = Settings(resamples=1000)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from forgebench.io import DecodeError, MaskRule, read_mask, read_rgb
+from forgebench.data.decode import DecodeError, MaskRule, read_mask, read_rgb
 
 
 def save(path, array, mode=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forgebench.mapcache import load_map, quantise, save_map
+from forgebench.evaluation.mapcache import load_map, quantise, save_map
 
 
 def test_quantisation_preserves_the_strict_threshold():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, jaccard_score, roc_auc_score
 
-from forgebench.metrics import (
+from forgebench.evaluation.metrics import (
     InvalidMapError,
     aggregate,
     resize_to,

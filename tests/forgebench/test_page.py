@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from forgebench.catalog import Catalog
-from forgebench.page import PageSettings, write_page
-from forgebench.store import Store
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.store import Store
+from forgebench.render.report import PageSettings, write_page
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forgebench.catalog import load_catalog
-from forgebench.metrics import weighted_average
+from forgebench.data.catalog import load_catalog
+from forgebench.evaluation.metrics import weighted_average
 
 TABLES = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "clue_tables.yaml").read_text())
 CATALOG = load_catalog()

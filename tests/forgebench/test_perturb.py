@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from forgebench import registry
-from forgebench.contract import PerturbationPlugin
-from forgebench.perturb import parse_chain, step_rng
-from forgebench.registry import Registry
+from forgebench.evaluation.perturb import parse_chain, step_rng
+from forgebench.plugin import registry
+from forgebench.plugin.contract import PerturbationPlugin
+from forgebench.plugin.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ def add_noise(pixels, params, rng):
 @pytest.fixture
 def noise_registry(monkeypatch):
     fresh = Registry(registry.PERTURBATION_GROUP, PerturbationPlugin)
-    fresh.register("clean", "perturbations.identity:PLUGIN")
+    fresh.register("clean", "forgebench.perturbations.identity:PLUGIN")
     fresh.register("noise", PerturbationPlugin("noise", "test noise", NoiseParams, add_noise, stochastic=True))
     monkeypatch.setattr(registry, "perturbations", fresh)
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from forgebench import robustness
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.grids import load_grid
-from forgebench.plot import robustness_figure, robustness_plot, threshold_figure
-from forgebench.thresholds import THRESHOLDS, Curve
+from forgebench.analysis import robustness
+from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.thresholds import THRESHOLDS, Curve
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.grids import load_grid
+from forgebench.render.plots import robustness_figure, robustness_plot, threshold_figure
 
 
 @pytest.mark.parametrize(("grid", "panels"), [("osn", 1), ("demo", 2)])

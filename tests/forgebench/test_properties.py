@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from forgebench.io import DecodeError, read_rgb
-from forgebench.metrics import best_threshold_f1_iou, confusion, pixel_auc, score_image
-from forgebench.options import OptionError
-from forgebench.perturb import parse_chain
-from forgebench.registry import UnknownPluginError
+from forgebench.data.decode import DecodeError, read_rgb
+from forgebench.evaluation.metrics import best_threshold_f1_iou, confusion, pixel_auc, score_image
+from forgebench.evaluation.perturb import parse_chain
+from forgebench.plugin.options import OptionError
+from forgebench.plugin.registry import UnknownPluginError
 
 PROPERTIES = settings(max_examples=300, derandomize=True, deadline=None)
 shapes = st.tuples(st.integers(1, 12), st.integers(1, 12))

@@ -10,9 +10,9 @@ import textwrap
 import pytest
 from builders import pairs_dataset
 
-from forgebench import registry
-from forgebench.contract import DetectorPlugin
-from forgebench.registry import Registry, UnknownPluginError
+from forgebench.plugin import registry
+from forgebench.plugin.contract import DetectorPlugin
+from forgebench.plugin.registry import Registry, UnknownPluginError
 
 PLUGIN_MODULE = textwrap.dedent(
     """
@@ -20,7 +20,7 @@ PLUGIN_MODULE = textwrap.dedent(
 
     import numpy as np
 
-    from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
+    from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
 
 
     @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def test_unknown_name_suggests_a_close_match():
 
 def test_entry_of_the_wrong_type_is_refused():
     fresh = Registry(registry.DETECTOR_GROUP, DetectorPlugin)
-    fresh.register("broken", "forgebench.metrics:THRESHOLD")
+    fresh.register("broken", "forgebench.evaluation.metrics:THRESHOLD")
     with pytest.raises(TypeError, match="expected a DetectorPlugin"):
         fresh.get("broken")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forgebench import report
-from forgebench.catalog import load_catalog
-from forgebench.store import Record, Store
+from forgebench.analysis import leaderboard as report
+from forgebench.data.catalog import load_catalog
+from forgebench.evaluation.store import Record, Store
 
 PLATFORMS = ("facebook", "whatsapp", "weibo", "wechat")
 

@@ -14,7 +14,7 @@ import time
 
 from builders import pairs_dataset
 
-from forgebench.store import Store
+from forgebench.evaluation.store import Store
 
 SCRIPT = textwrap.dedent(
     """
@@ -24,11 +24,11 @@ SCRIPT = textwrap.dedent(
 
     import numpy as np
 
-    from forgebench import registry
-    from forgebench.catalog import load_catalog
-    from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
-    from forgebench.runner import Job, run
-    from forgebench.store import Store
+    from forgebench.plugin import registry
+    from forgebench.data.catalog import load_catalog
+    from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+    from forgebench.evaluation.runner import Job, run
+    from forgebench.evaluation.store import Store
 
     results, catalog_file, kill_after = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0

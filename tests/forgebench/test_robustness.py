@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forgebench import robustness
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.grids import load_grid
+from forgebench.analysis import robustness
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.grids import load_grid
 
 
 def test_weighted_average_per_point_and_table2_shape(osn_results):

@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 from builders import box, pairs_dataset, write_image, write_mask
 
-from forgebench import registry
-from forgebench.catalog import load_catalog
-from forgebench.contract import DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
-from forgebench.io import read_mask
-from forgebench.manifest import build_manifest
-from forgebench.mapcache import load_map
-from forgebench.metrics import confusion, score_image
-from forgebench.registry import Registry
-from forgebench.rescore import rescore
-from forgebench.runner import Job, NoDataError, run
-from forgebench.store import Store
+from forgebench.data.catalog import load_catalog
+from forgebench.data.decode import read_mask
+from forgebench.data.manifest import build_manifest
+from forgebench.evaluation.mapcache import load_map
+from forgebench.evaluation.metrics import confusion, score_image
+from forgebench.evaluation.rescore import rescore
+from forgebench.evaluation.runner import Job, NoDataError, run
+from forgebench.evaluation.store import Store
+from forgebench.plugin import registry
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
+from forgebench.plugin.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def plugins(monkeypatch):
         "scripted",
         DetectorPlugin(DetectorCard("scripted", "test"), ScriptedOptions, lambda options, device: Scripted(options)),
     )
-    fresh.register("all-forged", "detectors.trivial:ALL_FORGED")
+    fresh.register("all-forged", "forgebench.detectors.trivial:ALL_FORGED")
     return fresh
 
 

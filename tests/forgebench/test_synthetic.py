@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from forgebench.catalog import load_catalog
-from forgebench.io import MaskRule, read_mask
-from forgebench.synthetic import (
+from forgebench.data.catalog import load_catalog
+from forgebench.data.decode import MaskRule, read_mask
+from forgebench.data.synthetic import (
     GENERATOR_VERSION,
     KINDS,
     SOURCE_SPLITS,
@@ -23,9 +23,9 @@ from forgebench.synthetic import (
     forge,
     make_sample,
 )
-from forgebench.synthetic import build as build_module
-from forgebench.synthetic.regions import AREA_FRACTION
-from forgebench.synthetic.sources import load_photo
+from forgebench.data.synthetic import build as build_module
+from forgebench.data.synthetic.regions import AREA_FRACTION
+from forgebench.data.synthetic.sources import load_photo
 
 TINY = SyntheticConfig(
     train_tampered=2, train_authentic=1, val_tampered=1, val_authentic=1, test_tampered=2, test_authentic=1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forgebench import report
-from forgebench.mapcache import dequantise, quantise
-from forgebench.metrics import best_threshold_f1_iou, score_image
-from forgebench.thresholds import FIXED, THRESHOLDS, dataset_curves, f1_by_level
-from forgebench.truth import GroundTruth, TruthUnavailableError
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis.thresholds import FIXED, THRESHOLDS, dataset_curves, f1_by_level
+from forgebench.data.truth import GroundTruth, TruthUnavailableError
+from forgebench.evaluation.mapcache import dequantise, quantise
+from forgebench.evaluation.metrics import best_threshold_f1_iou, score_image
 
 
 def test_level_zero_predicts_everything_and_index_128_is_the_protocols_threshold():

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from perturbations.blur import PLUGIN, BlurParams
+from forgebench.perturbations.blur import PLUGIN, BlurParams
 
 FIXED_TABLES = {
     3: np.array([1, 2, 1]) / 4,

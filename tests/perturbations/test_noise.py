@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
-from perturbations.codec import round_to_uint8
-from perturbations.noise import PLUGIN, NoiseParams
+from forgebench.perturbations.codec import round_to_uint8
+from forgebench.perturbations.noise import PLUGIN, NoiseParams
 
 GREY = np.full((512, 512, 3), 128, np.uint8)
 

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from forgebench.contract import TrainerPlugin
+from forgebench.plugin.contract import TrainerPlugin
 
 
 def train_from(config_file: Path | None, overrides: Sequence[str] = ()) -> Path:
-    from detectors.clue.train.loop import train
-    from detectors.clue.train.settings import load_settings
+    from forgebench.detectors.clue.train.loop import train
+    from forgebench.detectors.clue.train.settings import load_settings
 
     return train(load_settings(config_file, overrides))
 
@@ -24,10 +24,10 @@ DEMO_VERSION = "1"
 
 def demo_model(cache: Path) -> Path:
     """Train the demo model (``demo.yaml``) once per distinct config under ``cache``; returns its checkpoint."""
-    from detectors.clue.train.loop import train
-    from detectors.clue.train.settings import load_settings
+    from forgebench.detectors.clue.train.loop import train
+    from forgebench.detectors.clue.train.settings import load_settings
 
-    text = resources.files("detectors.clue").joinpath("demo.yaml").read_text(encoding="utf-8")
+    text = resources.files("forgebench.detectors.clue").joinpath("demo.yaml").read_text(encoding="utf-8")
     key = hashlib.sha256(f"{DEMO_VERSION}\n{text}".encode()).hexdigest()[:12]
     folder = cache / f"clue-demo-{key}"
     best = folder / "best.safetensors"

@@ -14,13 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from forgebench.detectors.clue.plugin import square_input
+from forgebench.detectors.clue.train.settings import Augment, Data
 from torch.utils.data import Dataset, WeightedRandomSampler
 
-from detectors.clue.plugin import square_input
-from detectors.clue.train.settings import Augment, Data
-from forgebench.catalog import Catalog, load_catalog
-from forgebench.io import MaskRule, read_mask, read_rgb
-from forgebench.manifest import Sample, build_manifest
+from forgebench.data.catalog import Catalog, load_catalog
+from forgebench.data.decode import MaskRule, read_mask, read_rgb
+from forgebench.data.manifest import Sample, build_manifest
 
 
 @dataclass(frozen=True)

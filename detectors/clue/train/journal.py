@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from forgebench.detectors.clue.train.settings import TrainConfig
+from forgebench.detectors.clue.train.state import Progress as RunProgress
+from forgebench.detectors.clue.train.validate import Validation
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-from detectors.clue.train.settings import TrainConfig
-from detectors.clue.train.state import Progress as RunProgress
-from detectors.clue.train.validate import Validation
 
 COLUMNS = ("epoch", "step", "loss", "bce", "dice", "lr_lora", "lr_heads", "val_f1", "val_iou", "seconds")
 

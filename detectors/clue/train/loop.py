@@ -17,17 +17,16 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
+from forgebench.detectors.clue import checkpoint
+from forgebench.detectors.clue.config import CLUEConfig, preset
+from forgebench.detectors.clue.loss import clue_loss
+from forgebench.detectors.clue.model import CLUE
+from forgebench.detectors.clue.train.data import Item, TrainingImages, balanced_sampler, catalog_for, collect, split
+from forgebench.detectors.clue.train.journal import Journal
+from forgebench.detectors.clue.train.settings import TrainConfig
+from forgebench.detectors.clue.train.state import Progress, load_state, save_state
+from forgebench.detectors.clue.train.validate import validate
 from torch.utils.data import DataLoader, RandomSampler
-
-from detectors.clue import checkpoint
-from detectors.clue.config import CLUEConfig, preset
-from detectors.clue.loss import clue_loss
-from detectors.clue.model import CLUE
-from detectors.clue.train.data import Item, TrainingImages, balanced_sampler, catalog_for, collect, split
-from detectors.clue.train.journal import Journal
-from detectors.clue.train.settings import TrainConfig
-from detectors.clue.train.state import Progress, load_state, save_state
-from detectors.clue.train.validate import validate
 
 REPORT_EVERY = 20
 """Batches between progress updates: reading the loss waits for the GPU, so the loop does it rarely."""

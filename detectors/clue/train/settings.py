@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-
-from detectors.clue.config import from_mapping, merge
+from forgebench.detectors.clue.config import from_mapping, merge
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from forgebench.detectors.clue.checkpoint import CheckpointError, read_tagged, restore
+from forgebench.detectors.clue.model import CLUE
 from safetensors.torch import save_file
-
-from detectors.clue.checkpoint import CheckpointError, read_tagged, restore
-from detectors.clue.model import CLUE
 
 FORMAT = "forgebench-clue-state/1"
 

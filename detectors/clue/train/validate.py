@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detectors.clue.model import CLUE
-from detectors.clue.plugin import predict_maps
-from detectors.clue.train.data import Item, load_pair
-from forgebench.metrics import aggregate, score_image, weighted_average
+from forgebench.detectors.clue.model import CLUE
+from forgebench.detectors.clue.plugin import predict_maps
+from forgebench.detectors.clue.train.data import Item, load_pair
+
+from forgebench.evaluation.metrics import aggregate, score_image, weighted_average
 
 
 @dataclass(frozen=True)

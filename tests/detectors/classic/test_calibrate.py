@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, one_sided, two_sided
 
-from detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, one_sided, two_sided
-from forgebench.contract import Detector, ImageInput
+from forgebench.plugin.contract import Detector, ImageInput
 
 SIGMA_MINUS_3 = 0.04742587  # σ(−3): the abstain value at the default z0
 

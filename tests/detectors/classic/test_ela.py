@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 from builders import paste_uncompressed
+from forgebench.detectors.classic.ela import PLUGIN, ElaOptions, ela_probability, error_level
 from PIL import Image
 from skimage import data
 
-from detectors.classic.ela import PLUGIN, ElaOptions, ela_probability, error_level
-from forgebench.contract import ImageInput
+from forgebench.plugin.contract import ImageInput
 
 
 def test_never_compressed_paste_in_jpeg_stands_out():

@@ -6,10 +6,18 @@ import cv2
 import numpy as np
 import pytest
 from builders import jpeg_roundtrip, paste_uncompressed
+from forgebench.detectors.classic.jpeg import (
+    PLUGIN,
+    ZIGZAG,
+    Adq1Options,
+    adq1_posterior,
+    adq1_probability,
+    block_dct,
+    period,
+)
 from skimage import data
 
-from detectors.classic.jpeg import PLUGIN, ZIGZAG, Adq1Options, adq1_posterior, adq1_probability, block_dct, period
-from forgebench.contract import ImageInput
+from forgebench.plugin.contract import ImageInput
 
 
 def test_zigzag_from_matlab_column_major_indices():

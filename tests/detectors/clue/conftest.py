@@ -8,9 +8,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before diffusers is imported: a 
 
 import pytest
 import torch
-
-from detectors.clue.config import preset
-from detectors.clue.model import CLUE
+from forgebench.detectors.clue.config import preset
+from forgebench.detectors.clue.model import CLUE
 
 CPU = torch.device("cpu")
 

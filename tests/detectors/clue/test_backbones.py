@@ -9,12 +9,11 @@ import shutil
 import pytest
 import torch
 from diffusers import AutoencoderKL, SD3Transformer2DModel
+from forgebench.detectors.clue import backbones
+from forgebench.detectors.clue.backbones import WeightsError
+from forgebench.detectors.clue.config import TINY, preset
+from forgebench.detectors.clue.model import CLUE
 from torch.nn import functional as F
-
-from detectors.clue import backbones
-from detectors.clue.backbones import WeightsError
-from detectors.clue.config import TINY, preset
-from detectors.clue.model import CLUE
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from detectors.clue.noise import noisy
+from forgebench.detectors.clue.noise import noisy
 
 
 def test_sd3_tokens_are_the_input_of_norm_out(build, activate):
@@ -46,8 +45,8 @@ def test_sd3_features_average_each_image_over_its_levels(build, activate):
 
 
 def test_sd3_latents_are_shifted_and_scaled_means():
-    from detectors.clue.config import preset
-    from detectors.clue.sd3_branch import SD3Features
+    from forgebench.detectors.clue.config import preset
+    from forgebench.detectors.clue.sd3_branch import SD3Features
 
     torch.manual_seed(0)
     sd3 = SD3Features(preset("tiny").sd3, preset("tiny").noise, 3)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from detectors.clue.config import TINY, CLUEConfig, preset
+from forgebench.detectors.clue.config import TINY, CLUEConfig, preset
 
 
 def test_tiny_round_trips_through_dict_and_json():

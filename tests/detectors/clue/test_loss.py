@@ -6,9 +6,8 @@ import math
 
 import pytest
 import torch
-
-from detectors.clue.config import Loss
-from detectors.clue.loss import clue_loss
+from forgebench.detectors.clue.config import Loss
+from forgebench.detectors.clue.loss import clue_loss
 
 # image 0 is all authentic, image 1 all forged: 8 pixels, half of them forged
 TARGET = torch.cat([torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)])

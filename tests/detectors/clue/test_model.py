@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from detectors.clue.loss import clue_loss
+from forgebench.detectors.clue.loss import clue_loss
 
 CPU = torch.device("cpu")
 

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from forgebench.detectors.clue import checkpoint
+from forgebench.detectors.clue.backbones import WeightsError
+from forgebench.detectors.clue.plugin import PLUGIN, CLUEOptions, square_input, square_pixels
 
-from detectors.clue import checkpoint
-from detectors.clue.backbones import WeightsError
-from detectors.clue.plugin import PLUGIN, CLUEOptions, square_input, square_pixels
-from forgebench.configure import configure
-from forgebench.contract import ImageInput
+from forgebench.evaluation.configure import configure
+from forgebench.plugin.contract import ImageInput
 
 RNG = np.random.default_rng(0)
 BATCH = [

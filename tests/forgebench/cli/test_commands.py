@@ -12,7 +12,7 @@ import pytest
 from builders import box, pairs_dataset, write_image, write_mask
 from PIL import Image
 
-from forgebench.store import Store
+from forgebench.evaluation.store import Store
 
 
 def partial_data(root):

@@ -10,10 +10,10 @@ import pytest
 from builders import write_image
 from PIL import Image
 
-from forgebench import registry
 from forgebench.cli import predict as predict_module
-from forgebench.contract import DetectorCard, DetectorPlugin, Prediction
-from forgebench.registry import Registry
+from forgebench.plugin import registry
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+from forgebench.plugin.registry import Registry
 
 
 @dataclass(frozen=True)

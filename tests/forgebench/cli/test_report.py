@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forgebench.store import Store
+from forgebench.evaluation.store import Store
 from tests.builders import pairs_dataset
 
 SCRIPT = Path(__file__).parents[3] / "scripts/check_page.py"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from builders import pairs_dataset
+from forgebench.detectors.clue.train import train_from
 
-from detectors.clue.train import train_from
-from forgebench import registry
-from forgebench.contract import TrainerPlugin
-from forgebench.registry import TRAINER_GROUP, Registry
+from forgebench.plugin import registry
+from forgebench.plugin.contract import TrainerPlugin
+from forgebench.plugin.registry import TRAINER_GROUP, Registry
 
 
 def test_unknown_trainer_suggests(cli):

@@ -8,11 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from forgebench.detectors.clue.train.data import (
+    Item,
+    TrainingImages,
+    augment,
+    balanced_sampler,
+    split,
+    target,
+    unit_hash,
+)
+from forgebench.detectors.clue.train.settings import Augment
 
-from detectors.clue.train.data import Item, TrainingImages, augment, balanced_sampler, split, target, unit_hash
-from detectors.clue.train.settings import Augment
-from forgebench.io import MaskRule
-from forgebench.manifest import Sample
+from forgebench.data.decode import MaskRule
+from forgebench.data.manifest import Sample
 
 
 def item(dataset: str, index: int) -> Item:

@@ -10,13 +10,12 @@ import sys
 import pytest
 import torch
 from builders import pairs_dataset
-
-from detectors.clue import checkpoint
-from detectors.clue.config import preset
-from detectors.clue.loss import clue_loss
-from detectors.clue.model import CLUE
-from detectors.clue.train.loop import train
-from detectors.clue.train.settings import load_settings
+from forgebench.detectors.clue import checkpoint
+from forgebench.detectors.clue.config import preset
+from forgebench.detectors.clue.loss import clue_loss
+from forgebench.detectors.clue.model import CLUE
+from forgebench.detectors.clue.train.loop import train
+from forgebench.detectors.clue.train.settings import load_settings
 
 
 def tiny_settings(tmp_path, *extra: str):

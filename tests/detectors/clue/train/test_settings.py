@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from detectors.clue.train.loop import model_config
-from detectors.clue.train.settings import TrainConfig, load_settings
+from forgebench.detectors.clue.train.loop import model_config
+from forgebench.detectors.clue.train.settings import TrainConfig, load_settings
 
 
 def test_defaults_follow_the_paper_recipe():

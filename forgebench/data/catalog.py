@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from forgebench.io import MaskRule
-from forgebench.suggest import unknown_name
+from forgebench.data.decode import MaskRule
+from forgebench.plugin.suggest import unknown_name
 
 
 class CatalogError(ValueError):
@@ -98,7 +98,7 @@ class Catalog:
 
 
 def builtin_catalog_text() -> str:
-    return resources.files("forgebench").joinpath("datasets.yaml").read_text(encoding="utf-8")
+    return resources.files("forgebench.data").joinpath("datasets.yaml").read_text(encoding="utf-8")
 
 
 def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forgebench import intervals
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.metrics import (
+from forgebench.analysis import intervals
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.metrics import (
     AVERAGE,
     EXTRA_FIELDS,
     PROTOCOL,
@@ -26,8 +26,8 @@ from forgebench.metrics import (
     aggregate,
     weighted_average,
 )
-from forgebench.perturb import stored_seed
-from forgebench.store import Evaluation, Record, Store
+from forgebench.evaluation.perturb import stored_seed
+from forgebench.evaluation.store import Evaluation, Record, Store
 
 EXTRA_MEANS = tuple(column for columns in EXTRA_FIELDS.values() for column in columns)
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
-from forgebench.synthetic import forge, regions
-from forgebench.synthetic.forge import KINDS, make_sample
-from forgebench.synthetic.sources import SOURCE_SPLITS, SPLITS
+from forgebench.data.synthetic import forge, regions
+from forgebench.data.synthetic.forge import KINDS, make_sample
+from forgebench.data.synthetic.sources import SOURCE_SPLITS, SPLITS
 
 GENERATOR_VERSION = "1"
 """Bumped whenever a change to the generator changes its output; part of the cache folder's name."""

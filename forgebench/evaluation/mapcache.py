@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from forgebench.metrics import THRESHOLD
+from forgebench.evaluation.metrics import THRESHOLD
 
 
 def quantise(probability: np.ndarray) -> np.ndarray:

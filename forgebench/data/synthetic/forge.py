@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from forgebench.synthetic.regions import (
+from forgebench.data.synthetic.regions import (
     AREA_FRACTION,
     BORDER_MARGIN,
     TARGET_FRACTION,
@@ -24,7 +24,7 @@ from forgebench.synthetic.regions import (
     random_region,
     random_shape,
 )
-from forgebench.synthetic.sources import SOURCE_SPLITS, load_photo, random_crop
+from forgebench.data.synthetic.sources import SOURCE_SPLITS, load_photo, random_crop
 
 KINDS = ("splice", "copymove", "removal")
 CROP_SIZES = ((256, 384), (384, 256), (384, 512))

@@ -15,10 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from forgebench.io import read_rgb
-from forgebench.report import Cell
-from forgebench.thresholds import cached_levels
-from forgebench.truth import GroundTruth
+from forgebench.analysis.leaderboard import Cell
+from forgebench.analysis.thresholds import cached_levels
+from forgebench.data.decode import read_rgb
+from forgebench.data.truth import GroundTruth
 
 THUMBNAIL = 128
 """Long side of a thumbnail in pixels."""

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from forgebench import report
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.grids import Family, Grid
-from forgebench.metrics import AVERAGE, weighted_average
-from forgebench.perturb import CLEAN, stored_seed
-from forgebench.store import Store
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis.bootstrap import Settings
+from forgebench.data.catalog import Catalog
+from forgebench.evaluation.grids import Family, Grid
+from forgebench.evaluation.metrics import AVERAGE, weighted_average
+from forgebench.evaluation.perturb import CLEAN, stored_seed
+from forgebench.evaluation.store import Store
 
 
 @dataclass

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forgebench import paths
-from forgebench.catalog import CsvPairs, DatasetSpec, FileRule
+from forgebench.data import paths
+from forgebench.data.catalog import CsvPairs, DatasetSpec, FileRule
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -86,7 +86,7 @@ class Manifest:
 def dataset_root(spec: DatasetSpec, data_root: Path | None = None) -> Path:
     """Absolute folder of ``spec``: generated datasets live in the cache, others under the data root."""
     if spec.generated:
-        from forgebench.synthetic import SyntheticConfig, ensure_synthetic
+        from forgebench.data.synthetic import SyntheticConfig, ensure_synthetic
 
         built = ensure_synthetic(paths.home() / "synthetic", SyntheticConfig(**spec.generated.get("config", {})))
         return built / spec.generated["split"] / spec.generated["kind"]

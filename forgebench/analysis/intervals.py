@@ -1,7 +1,7 @@
 """Bootstrap intervals for a leaderboard: each detector × dataset cell and each detector's weighted average.
 
 A cell's F1 and IoU share one set of image resamples; the weighted average combines the datasets'
-resampled means with their image counts as weights (a stratified bootstrap, see :mod:`forgebench.bootstrap`).
+resampled means with their image counts as weights (a stratified bootstrap, see :mod:`forgebench.analysis.bootstrap`).
 Draws are keyed by dataset and detector fingerprint, so adding a detector or a dataset changes no other interval.
 """
 
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forgebench.bootstrap import Settings, percentile_interval, pooled_means, resample_means, rng
-from forgebench.metrics import AVERAGE
+from forgebench.analysis.bootstrap import Settings, percentile_interval, pooled_means, resample_means, rng
+from forgebench.evaluation.metrics import AVERAGE
 
 if TYPE_CHECKING:
-    from forgebench.report import Cell, Leaderboard
+    from forgebench.analysis.leaderboard import Cell, Leaderboard
 
 
 def tampered_values(cell: Cell) -> np.ndarray:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forgebench import registry
-from forgebench.contract import PerturbationPlugin, PerturbationStep
-from forgebench.options import OptionError, parse_options
+from forgebench.plugin import registry
+from forgebench.plugin.contract import PerturbationPlugin, PerturbationStep
+from forgebench.plugin.options import OptionError, parse_options
 
 CLEAN = "clean"
 _STEPS = re.compile(r"\+(?=\s*[A-Za-z_])")

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from forgebench.catalog import DatasetSpec
-from forgebench.io import DecodeError, image_size, looks_inverted, read_mask, read_rgb
-from forgebench.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
+from forgebench.data.catalog import DatasetSpec
+from forgebench.data.decode import DecodeError, image_size, looks_inverted, read_mask, read_rgb
+from forgebench.data.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
 
 
 @dataclass

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from forgebench.perturb import CLEAN, parse_chain
-from forgebench.suggest import unknown_name
+from forgebench.evaluation.perturb import CLEAN, parse_chain
+from forgebench.plugin.suggest import unknown_name
 
 
 class GridError(ValueError):
@@ -58,7 +58,7 @@ class Grid:
 
 def builtin_grids() -> dict[str, Any]:
     """The ``grids`` and ``aliases`` of the bundled ``grids.yaml``."""
-    return yaml.safe_load(resources.files("forgebench").joinpath("grids.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(resources.files("forgebench.evaluation").joinpath("grids.yaml").read_text(encoding="utf-8"))
 
 
 def load_grid(name_or_file: str) -> Grid:

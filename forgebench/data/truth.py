@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forgebench.catalog import Catalog, CatalogError
-from forgebench.io import read_mask, read_rgb
-from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
+from forgebench.data.catalog import Catalog, CatalogError
+from forgebench.data.decode import read_mask, read_rgb
+from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 
 
 class TruthUnavailableError(LookupError):

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
-from forgebench.contract import DetectorPlugin, PerturbationPlugin, TrainerPlugin
-from forgebench.suggest import unknown_name
+from forgebench.plugin.contract import DetectorPlugin, PerturbationPlugin, TrainerPlugin
+from forgebench.plugin.suggest import unknown_name
 
 T = TypeVar("T")
 

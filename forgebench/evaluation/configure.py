@@ -8,9 +8,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from forgebench import registry
-from forgebench.contract import Detector, DetectorPlugin
-from forgebench.options import options_dict, parse_options
+from forgebench.plugin import registry
+from forgebench.plugin.contract import Detector, DetectorPlugin
+from forgebench.plugin.options import options_dict, parse_options
 
 
 @dataclass(frozen=True)

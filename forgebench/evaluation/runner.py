@@ -23,17 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from forgebench.catalog import DatasetSpec
-from forgebench.configure import Configured, changed_options, configure, fingerprint
-from forgebench.contract import Detector, ImageInput, Prediction
-from forgebench.io import DecodeError, looks_inverted, read_mask, read_rgb
-from forgebench.manifest import DatasetMissingError, Manifest, Sample, build_manifest
-from forgebench.mapcache import save_map
-from forgebench.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
-from forgebench.options import options_dict
-from forgebench.perturb import CLEAN, Chain, parse_chain
-from forgebench.store import Evaluation, Record, Store
-from forgebench.versions import package_versions
+from forgebench.data.catalog import DatasetSpec
+from forgebench.data.decode import DecodeError, looks_inverted, read_mask, read_rgb
+from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
+from forgebench.evaluation.configure import Configured, changed_options, configure, fingerprint
+from forgebench.evaluation.mapcache import save_map
+from forgebench.evaluation.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
+from forgebench.evaluation.perturb import CLEAN, Chain, parse_chain
+from forgebench.evaluation.store import Evaluation, Record, Store
+from forgebench.evaluation.versions import package_versions
+from forgebench.plugin.contract import Detector, ImageInput, Prediction
+from forgebench.plugin.options import options_dict
 
 MAX_IN_FLIGHT = 4
 """The most batches a detector may have in ``predict`` at once (see ``Detector``)."""

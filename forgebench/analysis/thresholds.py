@@ -1,7 +1,7 @@
 """F1 against the binarisation threshold, per detector and dataset: how calibration-dependent a result is.
 
 Curves are computed from the cached maps, which hold 256 levels with the protocol's 0.5 exactly between
-levels 127 and 128 (see :mod:`forgebench.mapcache`). Binarising at ``level ≥ j`` for j = 0…255 gives
+levels 127 and 128 (see :mod:`forgebench.evaluation.mapcache`). Binarising at ``level ≥ j`` for j = 0…255 gives
 every distinct binarisation of a cached map, so the curve, its best single threshold and the
 per-image best threshold are exact for the cached maps (the raw maps may differ by the 1/255 quantisation).
 Both best-threshold numbers are optimistic: the threshold is chosen on the test images themselves.
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forgebench.mapcache import load_levels
-from forgebench.metrics import THRESHOLD
-from forgebench.report import Cell
-from forgebench.store import Record
-from forgebench.truth import GroundTruth, TruthUnavailableError
+from forgebench.analysis.leaderboard import Cell
+from forgebench.data.truth import GroundTruth, TruthUnavailableError
+from forgebench.evaluation.mapcache import load_levels
+from forgebench.evaluation.metrics import THRESHOLD
+from forgebench.evaluation.store import Record
 
 LEVELS = 256
 FIXED = 128

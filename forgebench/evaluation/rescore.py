@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from forgebench.io import read_mask
-from forgebench.manifest import Manifest
-from forgebench.mapcache import load_map
-from forgebench.metrics import EXTRA_FIELDS, score_resized
-from forgebench.store import Evaluation, Record, Store
+from forgebench.data.decode import read_mask
+from forgebench.data.manifest import Manifest
+from forgebench.evaluation.mapcache import load_map
+from forgebench.evaluation.metrics import EXTRA_FIELDS, score_resized
+from forgebench.evaluation.store import Evaluation, Record, Store
 
 
 class ManifestChangedError(RuntimeError):

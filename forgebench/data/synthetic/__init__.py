@@ -5,9 +5,9 @@ downloaded. Layout under the returned root: ``<split>/<kind>/images/<kind>-NNNN.
 ``<split>/<kind>/masks/<kind>-NNNN.png`` (255 = forged) and ``<split>/<kind>/authentic/auth-NNNN.{jpg,png}``.
 """
 
-from forgebench.synthetic.build import GENERATOR_VERSION, SyntheticConfig, config_hash, describe, ensure_synthetic
-from forgebench.synthetic.forge import KINDS, Sample, make_sample
-from forgebench.synthetic.sources import SOURCE_SPLITS
+from forgebench.data.synthetic.build import GENERATOR_VERSION, SyntheticConfig, config_hash, describe, ensure_synthetic
+from forgebench.data.synthetic.forge import KINDS, Sample, make_sample
+from forgebench.data.synthetic.sources import SOURCE_SPLITS
 
 __all__ = [
     "GENERATOR_VERSION",

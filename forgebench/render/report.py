@@ -14,16 +14,18 @@ import cv2
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from forgebench import gallery, report, robustness
-from forgebench.bootstrap import Settings
-from forgebench.catalog import Catalog
-from forgebench.grids import covering_grids
-from forgebench.perturb import CLEAN
-from forgebench.plot import robustness_plot, save_png, threshold_figure
-from forgebench.store import Store
-from forgebench.thresholds import dataset_curves
-from forgebench.truth import GroundTruth, TruthUnavailableError
-from forgebench.versions import package_versions
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis import robustness
+from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.thresholds import dataset_curves
+from forgebench.data.catalog import Catalog
+from forgebench.data.truth import GroundTruth, TruthUnavailableError
+from forgebench.evaluation.grids import covering_grids
+from forgebench.evaluation.perturb import CLEAN
+from forgebench.evaluation.store import Store
+from forgebench.evaluation.versions import package_versions
+from forgebench.render import gallery
+from forgebench.render.plots import robustness_plot, save_png, threshold_figure
 
 GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError, cv2.error)
 
@@ -58,7 +60,7 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
         "sections": gallery.SECTIONS,
         "versions": package_versions(),
     }
-    environment = Environment(loader=PackageLoader("forgebench"), autoescape=select_autoescape())
+    environment = Environment(loader=PackageLoader("forgebench.render"), autoescape=select_autoescape())
     page = out_dir / "index.html"
     page.write_text(environment.get_template("report.html").render(**context), encoding="utf-8")
     return page

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from forgebench.metrics import THRESHOLD
-from forgebench.perturb import CLEAN
-from forgebench.robustness import Robustness
-from forgebench.thresholds import THRESHOLDS, Curve
+from forgebench.analysis.robustness import Robustness
+from forgebench.analysis.thresholds import THRESHOLDS, Curve
+from forgebench.evaluation.metrics import THRESHOLD
+from forgebench.evaluation.perturb import CLEAN
 
 MARKERS = "osD^v<>ph*"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forgebench import report
-from forgebench.bootstrap import (
+from forgebench.analysis import leaderboard as report
+from forgebench.analysis.bootstrap import (
     Settings,
     holm,
     percentile_interval,
@@ -27,8 +27,8 @@ from forgebench.bootstrap import (
     rng,
     sign_flip_p_value,
 )
-from forgebench.metrics import AVERAGE
-from forgebench.report import Cell, Leaderboard
+from forgebench.analysis.leaderboard import Cell, Leaderboard
+from forgebench.evaluation.metrics import AVERAGE
 
 METRICS = ("f1", "iou")
 
