@@ -10,14 +10,11 @@ tests are Holm-adjusted as a family; the overall test stands alone.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forgebench.analysis import leaderboard as report
 from forgebench.analysis.bootstrap import (
     Settings,
     holm,
@@ -192,44 +189,3 @@ def _difference(
         p_adjusted=p_value,
         significant=p_value < settings.alpha,
     )
-
-
-def markdown(comparison: Comparison) -> str:
-    """The comparison as Markdown: the table, the verdicts, and how they were computed."""
-    lines = [
-        f"# {comparison.a} vs {comparison.b} ({'F1' if comparison.metric == 'f1' else 'IoU'}, paired)",
-        "",
-        report.markdown_table(_p_text(report.interval_text(comparison.frame()))),
-        "",
-        *(f"- {line}" for line in comparison.verdicts()),
-        *(f"- {dataset}: {why}." for dataset, why in comparison.unpaired.items()),
-        f"- {describe(comparison.settings)}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _p_text(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(**{c: [p_text(p) for p in frame[c]] for c in ("p", "p (Holm)")})
-
-
-def p_text(p_value: float) -> str:
-    return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
-
-
-def describe(settings: Settings) -> str:
-    return (
-        f"Difference = mean over the images both scored of (A − B), at the fixed threshold 0.5; interval: "
-        f"{settings.describe()} (paired, stratified by dataset for the {AVERAGE}); p: two-sided sign-flip "
-        f"permutation test, Holm-adjusted over the datasets; significant where the adjusted p < {settings.alpha:g} "
-        f"(the {AVERAGE} row is one test, not adjusted; intervals are not adjusted)."
-    )
-
-
-def write(comparison: Comparison, out_dir: Path) -> list[Path]:
-    """``compare-<A>-vs-<B>.md`` and ``.csv`` (names made safe for file systems)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"compare-{comparison.a}-vs-{comparison.b}-{comparison.metric}")
-    paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv"]
-    paths[0].write_text(markdown(comparison), encoding="utf-8")
-    comparison.frame().to_csv(paths[1], index=False)
-    return paths

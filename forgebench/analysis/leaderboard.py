@@ -13,13 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forgebench.analysis import intervals
-from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.bootstrap import Settings, percentile_interval, pooled_means, resample_means, rng
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.metrics import (
     AVERAGE,
     EXTRA_FIELDS,
-    PROTOCOL,
     Confusion,
     DatasetScore,
     ImageScore,
@@ -72,7 +70,7 @@ class Leaderboard:
     def with_intervals(self, settings: Settings) -> Leaderboard:
         """Add bootstrap intervals to every cell and to each detector's weighted average."""
         self.bootstrap = settings
-        self.intervals = intervals.leaderboard_intervals(self, settings)
+        self.intervals = leaderboard_intervals(self, settings)
         return self
 
     def labels(self) -> list[str]:
@@ -276,109 +274,28 @@ def _short(value: object) -> object:
     return "/".join(value.replace("\\", "/").split("/")[-2:]) if isinstance(value, str) and "/" in value else value
 
 
-def protocol_lines(board: Leaderboard) -> list[str]:
-    weights = board.weights()
-    lines = [
-        f"Protocol: pixel F1/IoU at fixed threshold ({PROTOCOL['comparator']}, threshold {PROTOCOL['threshold']}), "
-        "per tampered image, map resized to the ground truth (bilinear); authentic images excluded from F1/IoU.",
-        "Weighted Avg. = image-count-weighted mean over the datasets present, weights = tampered images scored: "
-        + (", ".join(f"{d} {n}" for d, n in weights.items()) or "none")
-        + f" (Σ {sum(weights.values())}).",
-        f"Perturbation: {board.perturbation}.",
-    ]
-    mismatched = [
-        f"{d} scored {n}, expected {board.expected[d]}"
-        for d, n in weights.items()
-        if board.expected.get(d) is not None and board.expected[d] != n
-    ]
-    if mismatched:
-        lines.append("Counts differ from the catalog: " + "; ".join(mismatched) + ".")
-    if board.bootstrap:
-        lines.append(
-            f"Intervals [low, high]: {board.bootstrap.describe()}; the Weighted Avg. resamples images within "
-            "each dataset, keeping the weights."
-        )
-    lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
-    short = [
-        f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {weights[c.dataset]} tampered "
-        f"({c.n_errors} errors, {c.n_invalid} invalid)"
-        for c in board.short_cells()
-    ]
-    if short:
-        lines.append("Incomplete (marked *): " + "; ".join(short) + ".")
-    partial = [
-        f"{label} ({row.datasets}/{len(weights)})"
-        for label, row in board.wide().set_index("Detector").iterrows()
-        if row.datasets < len(weights)
-    ]
-    if partial:
-        lines.append("Averaged over fewer datasets than the others: " + ", ".join(partial) + ".")
-    return lines
+def tampered_values(cell: Cell) -> np.ndarray:
+    """Per-image (F1, IoU) of the cell's scored tampered images, shape (n, 2)."""
+    return np.array([(r.f1, r.iou) for r in cell.tampered()], dtype=np.float64).reshape(-1, 2)
 
 
-def markdown(board: Leaderboard) -> str:
-    """The leaderboard as a Markdown document: the paper-shaped table, then the details."""
-    wide = board.wide(with_intervals=True).drop(columns="datasets")
-    text = ["# forgebench leaderboard", "", markdown_table(interval_text(wide)), ""]
-    for variable, frame in board.by_variant():
-        text += [f"## F1 by {variable} (CLUE Table 2 shape)", "", grouped_markdown_table(frame), ""]
-    text += [f"- {line}" for line in protocol_lines(board)]
-    long = board.long()
-    if not long.empty:
-        authentic = long[long.n_authentic > 0][["detector", "dataset", "n_authentic", "fpr_pixel", "specificity"]]
-        if not authentic.empty:
-            text += ["", "## Authentic images (not in F1/IoU)", "", markdown_table(authentic)]
-        text += ["", "## All columns", "", markdown_table(long.drop(columns="fingerprint"))]
-    return "\n".join(text) + "\n"
+def leaderboard_intervals(board: Leaderboard, settings: Settings) -> dict[tuple[str, str], np.ndarray]:
+    """(label, dataset) and (label, "Weighted Avg.") → [[F1 low, IoU low], [F1 high, IoU high]].
 
-
-def write(board: Leaderboard, out_dir: Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.csv`` (paper shape) and ``leaderboard-long.csv``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "leaderboard.md", out_dir / "leaderboard.csv", out_dir / "leaderboard-long.csv"]
-    paths[0].write_text(markdown(board), encoding="utf-8")
-    board.wide(with_intervals=True).to_csv(paths[1], index=False)
-    board.long().to_csv(paths[2], index=False)
-    return paths
-
-
-def fmt(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def interval_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fold each ``<column> low`` / ``<column> high`` pair into its column as text: ``0.733 [0.701, 0.760]``.
-
-    Grouped columns ``(group, label)`` pair with ``(group, "<label> low")`` and ``(group, "<label> high")``.
+    The average's interval covers the datasets its point value averages (those with scored tampered images).
     """
-    folded = frame.copy()
-    for column in [c for c in frame.columns if _bound(c, "low") in frame.columns]:
-        low, high = frame[_bound(column, "low")], frame[_bound(column, "high")]
-        folded[column] = [
-            fmt(v) if pd.isna(lo) else f"{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
-            for v, lo, hi in zip(frame[column], low, high, strict=True)
-        ]
-        folded = folded.drop(columns=[_bound(column, "low"), _bound(column, "high")])
-    return folded
-
-
-def _bound(column: str | tuple[str, str], side: str) -> str | tuple[str, str]:
-    return (column[0], f"{column[1]} {side}") if isinstance(column, tuple) else f"{column} {side}"
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *rows])
-
-
-def grouped_markdown_table(frame: pd.DataFrame) -> str:
-    """A table with (group, label) columns, flattened to ``group label`` headers (intervals folded into cells)."""
-    flat = interval_text(frame)
-    flat.columns = [label if not group else f"{group} {label}" for group, label in flat.columns]
-    return markdown_table(flat)
+    found: dict[tuple[str, str], np.ndarray] = {}
+    for label in board.labels():
+        resampled, counts = [], []
+        for dataset in board.datasets:
+            cell = board.cell(label, dataset)
+            if cell is None or not cell.score.n_tampered:
+                continue
+            values = tampered_values(cell)
+            means = resample_means(values, settings.resamples, rng(settings, dataset, cell.fingerprint))
+            found[(label, dataset)] = percentile_interval(means, settings)
+            resampled.append(means)
+            counts.append(len(values))
+        if resampled:
+            found[(label, AVERAGE)] = percentile_interval(pooled_means(resampled, counts), settings)
+    return found

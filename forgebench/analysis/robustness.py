@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard
 from forgebench.analysis.bootstrap import Settings
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import Family, Grid
@@ -31,10 +30,10 @@ class Robustness:
 
     grid: Grid
     datasets: list[str]
-    boards: dict[str, report.Leaderboard]
+    boards: dict[str, leaderboard.Leaderboard]
 
     def with_intervals(self, settings: Settings) -> Robustness:
-        """Bootstrap intervals for every point's cells and averages (see :meth:`report.Leaderboard.with_intervals`)."""
+        """Bootstrap intervals for every point's cells and averages (see :meth:`Leaderboard.with_intervals`)."""
         for board in self.boards.values():
             board.with_intervals(settings)
         return self
@@ -133,42 +132,11 @@ def build(stores: Store | Sequence[Store], catalog: Catalog, grid: Grid, dataset
           seed: int = 0) -> Robustness:  # fmt: skip
     """Collect the latest results of every detector at every point of ``grid`` from one or several stores."""
     specs = grid.specs()
-    stores = report.store_list(stores)
+    stores = leaderboard.store_list(stores)
     if datasets is None:
         seeds = {spec: stored_seed(spec, seed) for spec in specs}
         evaluations = [e for store in stores for e in store.evaluations() if seeds.get(e.perturbation) == e.seed]
-        datasets = report.requested_datasets(evaluations)
-    boards = {spec: report.build(stores, catalog, datasets, spec, seed) for spec in specs}
+        datasets = leaderboard.requested_datasets(evaluations)
+    boards = {spec: leaderboard.build(stores, catalog, datasets, spec, seed) for spec in specs}
     present = [d for d in datasets if any(d not in board.missing for board in boards.values())]
     return Robustness(grid=grid, datasets=present, boards=boards)
-
-
-def markdown(robustness: Robustness) -> str:
-    """The robustness tables as one Markdown document, with the protocol lines and every gap named."""
-    grid = robustness.grid
-    text = [f"# Robustness: {grid.title} (`{grid.name}`)", "", grid.source, ""]
-    summary = report.interval_text(robustness.summary())
-    text += ["## Weighted-average F1 per point", "", report.markdown_table(summary), ""]
-    for family in grid.families:
-        text += [
-            f"## {family.name}: F1 per dataset ({family.axis})",
-            "",
-            report.grouped_markdown_table(robustness.table2(family)),
-            "",
-        ]
-    clean = robustness.boards[CLEAN]
-    text += [f"- {line}" for line in report.protocol_lines(clean) if not line.startswith("Perturbation:")]
-    incomplete = robustness.incomplete()
-    if incomplete:
-        text.append("- Incomplete or not run: " + "; ".join(incomplete) + ".")
-    return "\n".join(text) + "\n"
-
-
-def write(robustness: Robustness, out_dir: Path) -> list[Path]:
-    """``robustness-<grid>.md`` (all tables) and ``robustness-<grid>.csv`` (one row per detector × dataset × point)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"robustness-{robustness.grid.name}"
-    paths = [stem.with_suffix(".md"), stem.with_suffix(".csv")]
-    paths[0].write_text(markdown(robustness), encoding="utf-8")
-    robustness.long().to_csv(paths[1], index=False)
-    return paths

@@ -8,21 +8,21 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from forgebench.analysis import leaderboard as report
-from forgebench.analysis import robustness
+from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.robustness import Robustness
-from forgebench.analysis.robustness import write as write_robustness
 from forgebench.cli.common import console
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import Grid, adhoc_grid
 from forgebench.evaluation.metrics import AVERAGE, PROTOCOL
 from forgebench.evaluation.perturb import CLEAN
 from forgebench.evaluation.store import Store
+from forgebench.render.markdown import fmt, interval_text
 from forgebench.render.plots import robustness_plot
+from forgebench.render.tables import protocol_lines, write_leaderboard, write_robustness
 
 
-def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
+def show_leaderboard(board: leaderboard.Leaderboard, out_dir: Path) -> None:
     """Print the leaderboard tables and the protocol lines, and write the Markdown and CSV files."""
     tables = [_rich_table(board)]
     if any(cell.score.n_authentic for cell in board.cells):
@@ -31,13 +31,13 @@ def show_leaderboard(board: report.Leaderboard, out_dir: Path) -> None:
         console.print(table, width=None if console.is_terminal else 1000, crop=False)
     for variable, frame in board.by_variant():
         _print_if_it_fits(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
-    for line in report.protocol_lines(board):
+    for line in protocol_lines(board):
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
-    written = report.write(board, out_dir)
+    written = write_leaderboard(board, out_dir)
     console.print("Written: " + ", ".join(str(p) for p in written))
 
 
-def _rich_table(board: report.Leaderboard) -> Table:
+def _rich_table(board: leaderboard.Leaderboard) -> Table:
     """The paper-shaped table with each dataset's F1 and IoU in one column, so it stays readable in a terminal."""
     table = _detector_table(
         f"Leaderboard: pixel F1 / IoU at threshold {PROTOCOL['threshold']}, per tampered image",
@@ -47,23 +47,23 @@ def _rich_table(board: report.Leaderboard) -> Table:
     for _, row in board.wide().iterrows():
         label = row["Detector"]
         cells = [
-            f"{report.fmt(row[f'{d} F1'])} / {report.fmt(row[f'{d} IoU'])}"
+            f"{fmt(row[f'{d} F1'])} / {fmt(row[f'{d} IoU'])}"
             + ("*" if (label, d) in short else "")
             + _interval_line(board, label, d)
             for d in board.datasets
         ]
-        average = f"{report.fmt(row[f'{AVERAGE} F1'])} / {report.fmt(row[f'{AVERAGE} IoU'])}"
+        average = f"{fmt(row[f'{AVERAGE} F1'])} / {fmt(row[f'{AVERAGE} IoU'])}"
         table.add_row(escape(label), *cells, average + _interval_line(board, label, AVERAGE))
     return table
 
 
-def _interval_line(board: report.Leaderboard, label: str, dataset: str) -> str:
+def _interval_line(board: leaderboard.Leaderboard, label: str, dataset: str) -> str:
     """A second line with the F1 interval, where the board has intervals."""
     bounds = board.intervals.get((label, dataset))
     return "" if bounds is None else f"\n[dim][{bounds[0, 0]:.3f}, {bounds[1, 0]:.3f}][/]"
 
 
-def _authentic_table(board: report.Leaderboard) -> Table:
+def _authentic_table(board: leaderboard.Leaderboard) -> Table:
     """Authentic images, which F1/IoU leave out: mean pixel false-positive rate and image-level specificity."""
     table = _detector_table(
         "Authentic images: pixel false-positive rate / image-level specificity",
@@ -73,7 +73,7 @@ def _authentic_table(board: report.Leaderboard) -> Table:
         cells = [board.cell(label, dataset) for dataset in board.datasets]
         table.add_row(
             escape(label),
-            *(f"{report.fmt(c.score.fpr_pixel)} / {report.fmt(c.score.specificity)}" if c else "—" for c in cells),
+            *(f"{fmt(c.score.fpr_pixel)} / {fmt(c.score.specificity)}" if c else "—" for c in cells),
         )
     return table
 
@@ -105,8 +105,8 @@ def _print_robustness(robustness: Robustness) -> None:
         ["kind", "point"],
         robustness.detectors(),
     )
-    for row in report.interval_text(robustness.summary()).itertuples(index=False):
-        summary.add_row(row.family, row.point, *(report.fmt(v) for v in row[3:]))
+    for row in interval_text(robustness.summary()).itertuples(index=False):
+        summary.add_row(row.family, row.point, *(fmt(v) for v in row[3:]))
     console.print(summary, width=None if console.is_terminal else 1000, crop=False)
     for family in grid.families:
         _print_if_it_fits(
@@ -126,7 +126,7 @@ def _print_if_it_fits(table: Table) -> None:
 
 def _table2(frame, title: str) -> Table:
     """CLUE Table 2 shape; the dataset names head each group of points."""
-    frame = report.interval_text(frame)
+    frame = interval_text(frame)
     groups = list(frame.columns[1:])
     table = Table(title=title)
     table.add_column("Detector", style="bold", overflow="fold")
@@ -135,7 +135,7 @@ def _table2(frame, title: str) -> Table:
         table.add_column(f"{group if first else ''}\n{label}", justify="right", no_wrap=True,
                          style="bold" if group == AVERAGE else None)  # fmt: skip
     for row in frame.itertuples(index=False):
-        table.add_row(escape(row[0]), *(report.fmt(v) for v in row[1:]))
+        table.add_row(escape(row[0]), *(fmt(v) for v in row[1:]))
     return table
 
 
@@ -165,7 +165,7 @@ def show_grids(
     """
     with Store(results) as store:
         if not grids:
-            grids = [adhoc_grid([spec for spec in report.stored_perturbations(store, seed) if spec != CLEAN])]
+            grids = [adhoc_grid([spec for spec in leaderboard.stored_perturbations(store, seed) if spec != CLEAN])]
         for grid in grids:
             table = robustness.build(store, catalog, grid, datasets, seed)
             if bootstrap:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forgebench.analysis import compare as comparing
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard
 from forgebench.cli.common import (
     BootstrapSeedOption,
     CatalogOption,
@@ -28,6 +28,8 @@ from forgebench.cli.common import (
 )
 from forgebench.cli.jobs import dataset_names, one_perturbation, stored_results
 from forgebench.evaluation.store import Store
+from forgebench.render.markdown import fmt
+from forgebench.render.tables import describe_comparison, p_text, write_comparison
 
 
 def compare(
@@ -54,7 +56,7 @@ def compare(
     spec = one_perturbation(perturb, "compare reads one perturbation")
     try:
         with Store(results_dir) as store:
-            board = report.build(store, loaded, names, spec, seed)
+            board = leaderboard.build(store, loaded, names, spec, seed)
         result = comparing.compare(board, first, second, settings, metric)
     except (LookupError, ValueError) as error:
         fail(str(error))
@@ -63,8 +65,8 @@ def compare(
         console.print(escape(line), highlight=False)
     for dataset_name, why in result.unpaired.items():
         console.print(f"[yellow]{escape(dataset_name)}[/]: {escape(why)}", highlight=False)
-    console.print(f"[dim]{escape(comparing.describe(settings))} Perturbation: {escape(spec)}.[/]", highlight=False)
-    written = comparing.write(result, out or results_dir)
+    console.print(f"[dim]{escape(describe_comparison(settings))} Perturbation: {escape(spec)}.[/]", highlight=False)
+    written = write_comparison(result, out or results_dir)
     console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
 
 
@@ -77,12 +79,12 @@ def _table(result: comparing.Comparison) -> Table:
         table.add_row(
             row.dataset,
             str(row.pairs),
-            report.fmt(row.a),
-            report.fmt(row.b),
+            fmt(row.a),
+            fmt(row.b),
             f"{row.difference:+.3f}",
             f"[{row.low:+.3f}, {row.high:+.3f}]",
-            comparing.p_text(row.p_value),
-            comparing.p_text(row.p_adjusted),
+            p_text(row.p_value),
+            p_text(row.p_adjusted),
             "[bold]yes[/]" if row.significant else "no",
         )
     return table

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard as boards
 from forgebench.cli.board import show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
@@ -140,7 +140,7 @@ def leaderboard(
         fail("--by dataset tabulates one perturbation; use --by perturbation for grids")
     spec = one_perturbation(perturb, "--by dataset tabulates one perturbation; use --by perturbation for several")
     with Store(results_dir) as store:
-        board = report.build(store, loaded, names, spec, seed)
+        board = boards.build(store, loaded, names, spec, seed)
     if bootstrap:
         board.with_intervals(bootstrap)
     show_leaderboard(board, out or results_dir)
@@ -213,7 +213,7 @@ def demo(
     for job in jobs:
         print_summary(execute(job))
     with Store(results_dir) as store:
-        board = report.build(store, loaded, [s.name for s in specs])
+        board = boards.build(store, loaded, [s.name for s in specs])
     show_leaderboard(board, results_dir)
     if sweep:
         show_grids([grid], [s.name for s in specs], 0, results_dir, results_dir, loaded, plot=True)

@@ -14,8 +14,7 @@ import cv2
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from forgebench.analysis import leaderboard as report
-from forgebench.analysis import robustness
+from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.thresholds import dataset_curves
 from forgebench.data.catalog import Catalog
@@ -25,7 +24,9 @@ from forgebench.evaluation.perturb import CLEAN
 from forgebench.evaluation.store import Store
 from forgebench.evaluation.versions import package_versions
 from forgebench.render import gallery
+from forgebench.render.markdown import fmt, interval_text
 from forgebench.render.plots import robustness_plot, save_png, threshold_figure
+from forgebench.render.tables import protocol_lines, write_leaderboard, write_robustness
 
 GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError, cv2.error)
 
@@ -45,15 +46,15 @@ class PageSettings:
 def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, settings: PageSettings) -> Path:
     """Write ``index.html`` with its figures, thumbnails and the leaderboard files into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    board = report.build(stores, catalog, settings.datasets, settings.perturbation, settings.seed)
+    board = leaderboard.build(stores, catalog, settings.datasets, settings.perturbation, settings.seed)
     board.with_intervals(settings.bootstrap)
-    report.write(board, out_dir)
+    write_leaderboard(board, out_dir)
     truth = GroundTruth(catalog, settings.data_root)
     context = {
         "runs": [str(store.results) for store in stores],
         "perturbation": settings.perturbation,
-        "leaderboard": _html(report.interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
-        "protocol": report.protocol_lines(board),
+        "leaderboard": _html(interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
+        "protocol": protocol_lines(board),
         "robustness": _robustness(stores, catalog, board, out_dir, settings),
         "thresholds": _thresholds(board, truth, out_dir),
         "galleries": [_gallery(board, dataset, truth, out_dir, settings.per_section) for dataset in board.datasets],
@@ -67,29 +68,29 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
 
 
 def _robustness(
-    stores: Sequence[Store], catalog: Catalog, board: report.Leaderboard, out_dir: Path, settings: PageSettings
+    stores: Sequence[Store], catalog: Catalog, board: leaderboard.Leaderboard, out_dir: Path, settings: PageSettings
 ) -> list[dict[str, Any]]:
     """Per grid covered by the stored perturbations: the plot and the weighted-F1 summary, with intervals."""
     sections = []
-    for grid in covering_grids(report.stored_perturbations(stores, settings.seed)):
+    for grid in covering_grids(leaderboard.stored_perturbations(stores, settings.seed)):
         table = robustness.build(stores, catalog, grid, board.datasets, settings.seed).with_intervals(
             settings.bootstrap
         )
-        robustness.write(table, out_dir)
+        write_robustness(table, out_dir)
         image = robustness_plot(table, out_dir / f"robustness-{grid.name}.png")
         sections.append(
             {
                 "title": f"{grid.title} ({grid.name})",
                 "source": grid.source,
                 "image": image.name,
-                "table": _html(report.interval_text(table.summary()).drop(columns="perturbation")),
+                "table": _html(interval_text(table.summary()).drop(columns="perturbation")),
                 "incomplete": table.incomplete(),
             }
         )
     return sections
 
 
-def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:
+def _thresholds(board: leaderboard.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:
     curves, notes, rows = {}, [], []
     for dataset in board.datasets:
         cells, unreadable = _readable(board, dataset, truth)
@@ -115,7 +116,7 @@ def _thresholds(board: report.Leaderboard, truth: GroundTruth, out_dir: Path) ->
     return {"image": image, "table": _html(pd.DataFrame(rows)) if rows else None, "notes": notes}
 
 
-def _gallery(board: report.Leaderboard, dataset: str, truth: GroundTruth, out_dir: Path, per_section: int) -> dict:
+def _gallery(board: leaderboard.Leaderboard, dataset: str, truth: GroundTruth, out_dir: Path, per_section: int) -> dict:
     cells, notes = _readable(board, dataset, truth)
     found: dict[str, Any] = {"dataset": dataset, "detectors": [c.label for c in cells], "sections": {}, "notes": notes}
     if cells:
@@ -126,7 +127,9 @@ def _gallery(board: report.Leaderboard, dataset: str, truth: GroundTruth, out_di
     return found
 
 
-def _readable(board: report.Leaderboard, dataset: str, truth: GroundTruth) -> tuple[list[report.Cell], list[str]]:
+def _readable(
+    board: leaderboard.Leaderboard, dataset: str, truth: GroundTruth
+) -> tuple[list[leaderboard.Cell], list[str]]:
     """The dataset's cells (in leaderboard order) whose scored files are on disk, and why the others are not shown."""
     cells, notes = [], []
     for label in _ranked(board):
@@ -141,16 +144,16 @@ def _readable(board: report.Leaderboard, dataset: str, truth: GroundTruth) -> tu
     return cells, notes
 
 
-def _rendered(row: gallery.Row, cells: list[report.Cell], truth: GroundTruth, thumbs: Path) -> dict[str, Any]:
+def _rendered(row: gallery.Row, cells: list[leaderboard.Cell], truth: GroundTruth, thumbs: Path) -> dict[str, Any]:
     try:
         return {"row": row, "tiles": gallery.render_row(row, cells, truth, thumbs), "error": None}
     except GALLERY_ERRORS as error:  # one unreadable file costs its row, not the page
         return {"row": row, "tiles": [], "error": f"{type(error).__name__}: {error}"}
 
 
-def _ranked(board: report.Leaderboard) -> list[str]:
+def _ranked(board: leaderboard.Leaderboard) -> list[str]:
     return list(board.wide()["Detector"])
 
 
 def _html(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, na_rep="—", float_format=report.fmt, classes="table", escape=True)
+    return frame.to_html(index=False, border=0, na_rep="—", float_format=fmt, classes="table", escape=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forgebench.analysis import compare
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import compare, leaderboard
 from forgebench.analysis.bootstrap import Settings
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.store import Record, Store
+from forgebench.render.tables import write_comparison
 
 SETTINGS = Settings(resamples=2000)
 
@@ -18,7 +18,7 @@ def board_of(tmp_path, scores, results):
     with Store(tmp_path) as store:
         for detector, dataset, values in results:
             scores(store, detector, dataset, list(values))
-        return report.build(store, Catalog(datasets={}), None)
+        return leaderboard.build(store, Catalog(datasets={}), None)
 
 
 def test_identical_detectors_are_not_significantly_different(tmp_path, scores):
@@ -79,7 +79,7 @@ def test_unknown_or_ambiguous_names_are_refused(tmp_path, scores):
 def test_markdown_and_csv_are_written(tmp_path, scores):
     board = board_of(tmp_path, scores, [("a", "x", [0.9] * 8), ("b", "x", [0.1] * 8)])
     result = compare.compare(board, "a", "b", SETTINGS, metric="iou")
-    paths = compare.write(result, tmp_path / "out")
+    paths = write_comparison(result, tmp_path / "out")
     assert [p.name for p in paths] == ["compare-a-vs-b-iou.md", "compare-a-vs-b-iou.csv"]
     text = paths[0].read_text()
     assert "| x | 8 | 0.818 | 0.053 | 0.766 [0.766, 0.766] | 0.008 | 0.008 | yes |" in text
@@ -106,7 +106,7 @@ def test_detectors_scored_on_different_versions_of_a_dataset_are_not_paired(tmp_
                "manifest_digest": "an older version"}  # fmt: skip
         evaluation = store.evaluation(key, {"requested": ["x"], "changed_options": {}})
         store.add(evaluation, [Record("x/0.png", "tampered", "ok", tp=0, fp=0, fn=1, tn=0, f1=0.0, iou=0.0)])
-        board = report.build(store, Catalog(datasets={}), ["x"])
+        board = leaderboard.build(store, Catalog(datasets={}), ["x"])
     with pytest.raises(
         compare.ComparisonError, match=r"share no scored tampered image \(x: scored on different versions"
     ):

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.store import Store
 from forgebench.render import gallery
@@ -16,7 +16,7 @@ def cells_of(tmp_path, scores, results):
     with Store(tmp_path) as store:
         for detector, values in results.items():
             scores(store, detector, "x", values)
-        return report.build(store, Catalog(datasets={}), ["x"]).cells
+        return leaderboard.build(store, Catalog(datasets={}), ["x"]).cells
 
 
 def ids(rows):
@@ -53,7 +53,7 @@ def test_the_mask_overlay_binarises_like_the_protocol(stored_maps, tmp_path):
         return probability
 
     store, catalog, truth = stored_maps(half_on_truth)
-    cells = report.build(store, catalog, ["tiny"]).cells
+    cells = leaderboard.build(store, catalog, ["tiny"]).cells
     (row, *_) = gallery.select(cells, per_section=1)["worst"]
     tiles = gallery.render_row(row, cells, truth, tmp_path / "thumbs")
     forged = truth.forged(
@@ -69,7 +69,7 @@ def test_the_mask_overlay_binarises_like_the_protocol(stored_maps, tmp_path):
 
 def test_a_map_of_the_wrong_size_is_an_error_for_its_row(stored_maps, tmp_path):
     store, catalog, truth = stored_maps(lambda forged: forged.astype(float))
-    cells = report.build(store, catalog, ["tiny"]).cells
+    cells = leaderboard.build(store, catalog, ["tiny"]).cells
     (row, *_) = gallery.select(cells, per_section=1)["worst"]
     record = next(r for r in cells[0].tampered() if r.image_id == row.image_id)
     cv2.imwrite(str(store.results / record.map_file), np.zeros((5, 5), np.uint8))

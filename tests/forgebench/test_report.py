@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard
 from forgebench.data.catalog import load_catalog
 from forgebench.evaluation.store import Record, Store
+from forgebench.render.tables import leaderboard_markdown
 
 PLATFORMS = ("facebook", "whatsapp", "weibo", "wechat")
 
@@ -24,7 +25,7 @@ def test_osn_suite_leaderboard_has_the_table2_shape(tmp_path, add_results):
         for platform in PLATFORMS:
             add_results(store, "det", f"casia1-{platform}", "clean", [True, platform != "wechat"])  # 1 or 1/2
             add_results(store, "det", f"dso1-{platform}", "clean", [False, False, platform == "facebook"])
-        board = report.build(store, catalog, list(catalog.suite("osn")))
+        board = leaderboard.build(store, catalog, list(catalog.suite("osn")))
     [(variable, frame)] = board.by_variant()
     assert variable == "osn"
     assert list(frame.columns[1:5]) == [("casia1", p) for p in PLATFORMS]
@@ -37,11 +38,11 @@ def test_osn_suite_leaderboard_has_the_table2_shape(tmp_path, add_results):
     assert row[("Weighted Avg.", "wechat")] == pytest.approx(0.2)
     with Store(tmp_path) as store:
         add_results(store, "det", "nist16-facebook", "clean", [True])
-        board = report.build(store, catalog, list(catalog.suite("osn")))
+        board = leaderboard.build(store, catalog, list(catalog.suite("osn")))
     row = board.by_variant()[0][1].set_index(("", "Detector")).loc["det"]
     assert row[("Weighted Avg.", "facebook")] == pytest.approx(4 / 6)
     assert pd.isna(row[("nist16", "wechat")]) and pd.isna(row[("Weighted Avg.", "wechat")])  # not over fewer bases
-    markdown = report.markdown(board)
+    markdown = leaderboard_markdown(board)
     assert "## F1 by osn (CLUE Table 2 shape)" in markdown
     assert "| Detector | casia1 facebook | casia1 whatsapp | casia1 weibo | casia1 wechat | dso1 facebook |" in markdown
 
@@ -51,7 +52,7 @@ def test_one_base_with_variants_is_not_regrouped(tmp_path, add_results):
     with Store(tmp_path) as store:
         for kind in ("splice", "copymove"):
             add_results(store, "det", f"syn-{kind}", "clean", [True])
-        board = report.build(store, catalog, ["syn-splice", "syn-copymove"])
+        board = leaderboard.build(store, catalog, ["syn-splice", "syn-copymove"])
     assert board.by_variant() == []
 
 
@@ -63,5 +64,5 @@ def test_labels_shorten_paths_and_keep_colliding_configurations_apart(tmp_path):
             changed = {"checkpoint": f"/home/me/{run}/best.safetensors"}
             evaluation = store.evaluation(key, {"requested": ["d"], "changed_options": changed})
             store.add(evaluation, [Record("d/x.png", "tampered", "ok", tp=1, fp=0, fn=0, tn=0, f1=1.0, iou=1.0)])
-        board = report.build(store, load_catalog(), ["d"])
+        board = leaderboard.build(store, load_catalog(), ["d"])
     assert sorted(board.labels()) == ["clue[checkpoint=a/best.safetensors]", "clue[checkpoint=b/best.safetensors]"]

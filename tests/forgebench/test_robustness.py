@@ -9,6 +9,7 @@ from forgebench.analysis import robustness
 from forgebench.analysis.bootstrap import Settings
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import load_grid
+from forgebench.render.tables import robustness_markdown
 
 
 def test_weighted_average_per_point_and_table2_shape(osn_results):
@@ -30,14 +31,14 @@ def test_weighted_average_per_point_and_table2_shape(osn_results):
         "weak on b under osn(platform=wechat)",
         "weak under osn(platform=wechat): not scored on b",
     ]
-    assert "a Wc" in robustness.markdown(table)
+    assert "a Wc" in robustness_markdown(table)
 
 
 def test_points_never_run_are_named_and_left_empty(osn_results):
     table = robustness.build(osn_results, Catalog(datasets={}), load_grid("demo"), ["a", "b"])
     assert table.f1("good", "jpeg(q=90,ss=420)") is None
     assert "good under jpeg(q=90,ss=420) (not run)" in table.incomplete()
-    markdown = robustness.markdown(table)
+    markdown = robustness_markdown(table)
     assert "| jpeg | 90 | jpeg(q=90,ss=420) | — | — |" in markdown
     assert len(table.long()) == 2 * 2 * 5  # detectors × datasets × stored points
 
@@ -51,6 +52,6 @@ def test_intervals_follow_the_values_and_leave_gaps_empty(osn_results):
     assert table.interval("weak", "osn(platform=wechat)") is None  # no average, so no interval
     summary = table.summary().set_index("point")
     assert (summary.loc["clean", "good low"], summary.loc["clean", "good high"]) == (low, high)
-    markdown = robustness.markdown(table)
+    markdown = robustness_markdown(table)
     assert f"| clean | clean | clean | 0.750 [{low:.3f}, {high:.3f}] |" in markdown
     assert "| good | 1.000 [1.000, 1.000] |" in markdown  # the Table 2 shape: a's clean cell

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forgebench.analysis import leaderboard as report
+from forgebench.analysis import leaderboard
 from forgebench.analysis.thresholds import FIXED, THRESHOLDS, dataset_curves, f1_by_level
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import dequantise, quantise
@@ -35,7 +35,7 @@ def test_curve_equals_the_protocol_at_half_and_its_maximum_is_the_best_threshold
 def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(stored_maps):
     # Protocol case G11's point: 0.4 on the forged region, 0.1 elsewhere → F1 0 at 0.5, 1 at a lower threshold.
     store, catalog, truth = stored_maps(lambda forged: np.where(forged, 0.4, 0.1))
-    board = report.build(store, catalog, ["tiny"])
+    board = leaderboard.build(store, catalog, ["tiny"])
     (curve,) = dataset_curves(board.cells, truth)
     assert (curve.images, curve.fixed_f1, curve.best_f1, curve.per_image_best) == (3, 0.0, 1.0, 1.0)
     assert curve.best_threshold == THRESHOLDS[27]  # levels 26 (0.1) and 102 (0.4): level ≥ 27 is the forged region
@@ -45,7 +45,7 @@ def test_a_detector_that_is_right_below_half_is_perfect_at_its_best_threshold(st
 
 def test_changed_files_and_missing_maps_are_reported_not_guessed(stored_maps, tmp_path):
     store, catalog, truth = stored_maps(lambda forged: forged.astype(float))
-    board = report.build(store, catalog, ["tiny"])
+    board = leaderboard.build(store, catalog, ["tiny"])
     (store.results / "maps/1.png").unlink()
     (curve,) = dataset_curves(board.cells, truth)
     assert (curve.images, curve.skipped, curve.fixed_f1) == (2, 1, 1.0)
