@@ -32,17 +32,17 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from forgebench.detectors.clue.noise import image_noise
-from forgebench.detectors.clue.plugin import predict_maps
 from PIL import Image
 from torch import nn
 
 from forgebench.data.catalog import load_catalog
 from forgebench.data.synthetic.sources import load_photo
+from forgebench.detectors.clue.noise import image_noise
+from forgebench.detectors.clue.plugin import predict_maps
 from forgebench.evaluation.runner import Job, run
 from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, Prediction
 
 PHOTOS = ("astronaut", "coffee", "rocket", "grace_hopper", "chelsea", "immunohistochemistry")
 CATALOG = """
@@ -91,9 +91,7 @@ class PacedOptions:
     in_flight: int = 2
 
 
-class PacedCLUE:
-    weights_digest = None
-
+class PacedCLUE(Detector):
     def __init__(self, options: PacedOptions, device: str) -> None:
         self.model = PacedModel(options.rate).to(device)
         self.batches_in_flight = options.in_flight

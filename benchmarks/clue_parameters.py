@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 
 import torch
+from torch import nn
+
 from forgebench.detectors.clue.config import preset
 from forgebench.detectors.clue.model import CLUE
-from torch import nn
 
 
 def count(module: nn.Module | None, lora_only: bool = False) -> int:

@@ -24,13 +24,14 @@ from functools import partial
 
 import torch
 from accelerate import Accelerator
+from torch.utils.flop_counter import FlopCounterMode
+
 from forgebench.detectors.clue.config import preset
 from forgebench.detectors.clue.model import CLUE
 from forgebench.detectors.clue.noise import eval_levels
 from forgebench.detectors.clue.plugin import infer
 from forgebench.detectors.clue.train.loop import make_optimizer, train_step
 from forgebench.detectors.clue.train.settings import TrainConfig
-from torch.utils.flop_counter import FlopCounterMode
 
 H100_BF16_TFLOPS = 790.0
 """Dense bf16 peak used for the fraction of the physical limit (the CLUE reference's figure for one H100)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 SUFFIXES = (".npy", ".npz", ".png", ".tif", ".tiff")
 
@@ -50,7 +50,7 @@ class Convention:
         return convention
 
 
-class MasksDir:
+class MasksDir(Detector):
     """Reads ``<root>/<image_id stem>.<ext>`` for each input; never looks at the pixels."""
 
     def __init__(self, root: Path) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,10 @@ class NoOptions:
 
 
 @dataclass(frozen=True)
-class ConstantDetector:
+class ConstantDetector(Detector):
     """Predicts the same probability for every pixel."""
 
     value: float
-
-    @property
-    def weights_digest(self) -> None:
-        return None
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         return [Prediction(np.full(item.pixels.shape[:2], self.value, dtype=np.float32)) for item in batch]

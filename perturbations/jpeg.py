@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from forgebench.perturbations.codec import PILLOW_SUBSAMPLING, decode_jpeg, encode_jpeg
 
+from forgebench.perturbations.codec import PILLOW_SUBSAMPLING, decode_jpeg, encode_jpeg
 from forgebench.plugin.contract import PerturbationPlugin
 
 

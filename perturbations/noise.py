@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from forgebench.perturbations.codec import round_to_uint8
 
+from forgebench.perturbations.codec import round_to_uint8
 from forgebench.plugin.contract import PerturbationPlugin
 
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
 from PIL import Image
 
+from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
 from forgebench.plugin.contract import PerturbationPlugin
 
 

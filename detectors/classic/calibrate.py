@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from forgebench.plugin.contract import ImageInput, Prediction
+from forgebench.plugin.contract import Detector, ImageInput, Prediction
 
 MAD_TO_SIGMA = 1.4826
 MEAN_DEVIATION_TO_SIGMA = math.sqrt(math.pi / 2)
@@ -87,7 +87,7 @@ def expand_blocks(block_map: np.ndarray, block_px: int, shape: tuple[int, ...]) 
 
 
 @dataclass(frozen=True)
-class PerImageDetector:
+class PerImageDetector(Detector):
     """A weight-free CPU detector that turns each image's pixels into a probability map on its own."""
 
     probability_map: Callable[[np.ndarray], np.ndarray]
@@ -96,10 +96,6 @@ class PerImageDetector:
     def __post_init__(self) -> None:
         if self.device != "cpu":
             raise ValueError(f"classic detectors run on cpu only, not {self.device!r}")
-
-    @property
-    def weights_digest(self) -> None:
-        return None
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         return [Prediction(probability=self.probability_map(item.pixels)) for item in batch]

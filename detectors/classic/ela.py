@@ -16,9 +16,9 @@ from functools import partial
 
 import cv2
 import numpy as np
-from forgebench.detectors.classic.calibrate import PerImageDetector, one_sided
 from PIL import Image
 
+from forgebench.detectors.classic.calibrate import PerImageDetector, one_sided
 from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 SUBSAMPLING = "4:2:0"

@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma
 from scipy.special import expit
 
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma
 from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 BLOCK = 8

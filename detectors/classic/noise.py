@@ -19,8 +19,8 @@ from functools import partial
 
 import numpy as np
 import pywt
-from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma, two_sided
 
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, luma, two_sided
 from forgebench.plugin.contract import DetectorCard, DetectorPlugin
 
 HH_BLOCK = 8

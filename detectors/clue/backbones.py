@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 from diffusers import AutoencoderKL, SD3Transformer2DModel
-from forgebench.detectors.clue.config import SAM_VARIANTS, SAMBranch, SD3Branch
 from torch import nn
+
+from forgebench.detectors.clue.config import SAM_VARIANTS, SAMBranch, SD3Branch
 
 RANDOM = "random"
 SAM_DEFAULTS: dict[str, Any] = {

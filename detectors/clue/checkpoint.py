@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from forgebench.detectors.clue.config import CLUEConfig
-from forgebench.detectors.clue.model import CLUE
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+from forgebench.detectors.clue.config import CLUEConfig
+from forgebench.detectors.clue.model import CLUE
 
 FORMAT = "forgebench-clue/1"
 

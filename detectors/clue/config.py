@@ -7,11 +7,11 @@ at random (tests, the demo, speed and memory measurements).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from forgebench.plugin.options import from_mapping, merge
 
 SD3_MEDIUM_TRANSFORMER: dict[str, Any] = {
     "sample_size": 128,
@@ -227,53 +227,3 @@ def preset(name: str, changes: dict[str, Any] | None = None) -> CLUEConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown CLUE preset {name!r}; presets: {', '.join(PRESETS)}")
     return CLUEConfig.from_dict(merge(merge(CLUEConfig().to_dict(), PRESETS[name]), changes or {}))
-
-
-def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` merged in recursively; a key ``a.b`` means ``{"a": {"b": …}}``."""
-    merged = copy.deepcopy(base)
-    for key, value in changes.items():
-        head, _, rest = key.partition(".")
-        if rest:
-            value = {rest: value}
-        if isinstance(value, dict) and isinstance(merged.get(head), dict):
-            merged[head] = merge(merged[head], value)
-        else:
-            merged[head] = value
-    return merged
-
-
-def from_mapping(cls: type, data: dict[str, Any], where: str) -> Any:
-    """Build dataclass ``cls`` from a nested mapping; unknown keys raise ``ValueError`` naming ``where``."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = [f.name for f in dataclasses.fields(cls)]
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ValueError(f"{where} has no setting {', '.join(sorted(unknown))}; settings: {', '.join(fields)}")
-    values = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            value = from_mapping(hint, value, f"{where}.{name}")
-        elif typing.get_origin(hint) is tuple and isinstance(value, list):
-            value = tuple(value)
-        elif hint in (float, int) and not isinstance(value, bool):
-            value = _number(hint, value, f"{where}.{name}")
-        elif typing.get_origin(hint) is typing.Literal and value not in typing.get_args(hint):
-            choices = ", ".join(map(str, typing.get_args(hint)))
-            raise ValueError(f"{where}.{name} must be one of {choices}, got {value!r}")
-        values[name] = value
-    return cls(**values)
-
-
-def _number(kind: type, value: Any, where: str) -> Any:
-    """YAML reads ``5e-3`` as a string and ``1`` as an int: accept both for numeric settings."""
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} must be a number, got {value!r}") from None
-    if kind is int and number != float(value):
-        raise ValueError(f"{where} must be a whole number, got {value!r}")
-    return number

@@ -8,9 +8,10 @@ channel of logits, bilinear upsampling by the fixed factor 16 (the patch stride 
 from __future__ import annotations
 
 import torch
-from forgebench.detectors.clue.config import Heads
 from torch import nn
 from torch.nn import functional as F
+
+from forgebench.detectors.clue.config import Heads
 
 UPSAMPLE = 16
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
-from forgebench.detectors.clue.config import Loss
 from torch.nn import functional as F
+
+from forgebench.detectors.clue.config import Loss
 
 
 def clue_loss(

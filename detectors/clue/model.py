@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from peft.tuners.tuners_utils import BaseTunerLayer
+from torch import nn
+from torch.nn import functional as F
+
 from forgebench.detectors.clue.config import CLUEConfig
 from forgebench.detectors.clue.fusion import Fusion, Head
 from forgebench.detectors.clue.noise import eval_levels, image_noise, to_device, train_levels
 from forgebench.detectors.clue.sam_branch import SAMFeatures
 from forgebench.detectors.clue.sd3_branch import SD3Features
-from peft.tuners.tuners_utils import BaseTunerLayer
-from torch import nn
-from torch.nn import functional as F
 
 
 class CLUE(nn.Module):

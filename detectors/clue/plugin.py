@@ -11,10 +11,10 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 import torch
+
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.model import CLUE
-
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def infer(
     return torch.sigmoid(logits.float())[:, 0]
 
 
-class CLUEDetector:
+class CLUEDetector(Detector):
     def __init__(self, options: CLUEOptions, device: str) -> None:
         if options.checkpoint is None:
             raise ValueError("clue needs a trained checkpoint: --option checkpoint=FILE (from `forgebench train clue`)")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from types import MethodType
 
 import torch
-from forgebench.detectors.clue.backbones import build_sam, sam_arguments
-from forgebench.detectors.clue.config import SAMBranch
 from peft import LoraConfig, inject_adapter_in_model
 from segment_anything.modeling.image_encoder import get_rel_pos
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
+
+from forgebench.detectors.clue.backbones import build_sam, sam_arguments
+from forgebench.detectors.clue.config import SAMBranch
 
 PIXEL_MEAN = (123.675, 116.28, 103.53)
 PIXEL_STD = (58.395, 57.12, 57.375)

@@ -7,12 +7,13 @@ token grid (image size / 16); the text stream is all zeros (no text encoders).
 from __future__ import annotations
 
 import torch
-from forgebench.detectors.clue.backbones import load_sd3
-from forgebench.detectors.clue.config import Noise, SD3Branch
-from forgebench.detectors.clue.noise import noisy
 from peft import LoraConfig
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+from forgebench.detectors.clue.backbones import load_sd3
+from forgebench.detectors.clue.config import Noise, SD3Branch
+from forgebench.detectors.clue.noise import noisy
 
 
 class SD3Features(nn.Module):

@@ -163,7 +163,7 @@ def resolve_label(board: Leaderboard, name: str) -> str:
 
 
 def _by_image(cell: Cell, metric: str) -> dict[str, float]:
-    return {r.image_id: getattr(r, metric) for r in cell.tampered()}
+    return {r.image_id: getattr(r.scored, metric) for r in cell.tampered()}
 
 
 def _resampled(differences: np.ndarray, settings: Settings, dataset: str, a: Cell, b: Cell) -> np.ndarray:

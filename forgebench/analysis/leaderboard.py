@@ -18,9 +18,7 @@ from forgebench.data.catalog import Catalog
 from forgebench.evaluation.metrics import (
     AVERAGE,
     EXTRA_FIELDS,
-    Confusion,
     DatasetScore,
-    ImageScore,
     aggregate,
     weighted_average,
 )
@@ -230,14 +228,11 @@ def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
 
 def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Path) -> Cell:
     ok = [r for r in records if r.status == "ok"]
-    scores = [
-        ImageScore(label=r.label, counts=Confusion(r.tp, r.fp, r.fn, r.tn), score=r.score, f1=r.f1, iou=r.iou)
-        for r in ok
-    ]
-    tampered = [r for r in ok if r.label == "tampered"]
+    tampered = [r.scored for r in ok if r.label == "tampered"]
+    authentic = [r.scored for r in ok if r.label == "authentic"]
     extras = {}
     for name in EXTRA_MEANS:
-        values = [getattr(r, name) for r in tampered if getattr(r, name) is not None]
+        values = [getattr(s, name) for s in tampered if getattr(s, name) is not None]
         if values:
             extras[name] = sum(values) / len(values)
     return Cell(
@@ -245,7 +240,7 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Pa
         label=label,
         fingerprint=evaluation.fingerprint,
         dataset=evaluation.dataset,
-        score=aggregate(scores),
+        score=aggregate(tampered, authentic),
         n_invalid=sum(r.status == "invalid" for r in records),
         n_errors=sum(r.status == "error" for r in records),
         extras=extras,
@@ -276,7 +271,7 @@ def _short(value: object) -> object:
 
 def tampered_values(cell: Cell) -> np.ndarray:
     """Per-image (F1, IoU) of the cell's scored tampered images, shape (n, 2)."""
-    return np.array([(r.f1, r.iou) for r in cell.tampered()], dtype=np.float64).reshape(-1, 2)
+    return np.array([(r.scored.f1, r.scored.iou) for r in cell.tampered()], dtype=np.float64).reshape(-1, 2)
 
 
 def leaderboard_intervals(board: Leaderboard, settings: Settings) -> dict[tuple[str, str], np.ndarray]:

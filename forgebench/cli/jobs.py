@@ -76,7 +76,7 @@ def execute(job: Job) -> RunSummary:
     except NoDataError as error:
         explain_missing(error.missing, job)
         raise typer.Exit(2) from None
-    except (UnknownPluginError, OptionError, ValueError, FileNotFoundError) as error:
+    except (UnknownPluginError, OptionError, ValueError, TypeError, FileNotFoundError) as error:
         fail(str(error))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from forgebench.plugin import registry
 from forgebench.plugin.contract import Detector, DetectorPlugin
-from forgebench.plugin.options import options_dict, parse_options
+from forgebench.plugin.options import from_pairs, options_dict
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,20 @@ class Configured:
     device: str
 
     def build(self) -> Detector:
-        return self.plugin.build(self.options, self.device)
+        """The built detector, refused unless it is a :class:`Detector` (the contract the runner relies on)."""
+        built = self.plugin.build(self.options, self.device)
+        if not isinstance(built, Detector):
+            raise TypeError(
+                f"detector {self.plugin.card.name}: build returned a {type(built).__name__}, not a subclass of "
+                "forgebench.plugin.contract.Detector"
+            )
+        return built
 
 
 def configure(name: str, option_pairs: Iterable[str] = (), device: str = "auto") -> Configured:
     """Look the detector up, parse its options and choose its device; raises before anything is built."""
     plugin = registry.detectors.get(name)
-    options = parse_options(plugin.options, option_pairs, f"detector {name}")
+    options = from_pairs(plugin.options, option_pairs, f"detector {name}")
     return Configured(plugin=plugin, options=options, device=resolve_device(device, plugin))
 
 

@@ -140,22 +140,22 @@ EXTRA_COLUMNS = tuple(EXTRA_FIELDS)
 
 @dataclass(frozen=True)
 class ImageScore:
-    """Everything the protocol records for one scored image."""
+    """Everything the protocol records for one scored image; its fields (``counts`` flattened) are the store's
+    score columns, so a new per-image metric is one field here and its computation in :func:`score_resized`."""
 
-    label: str
     counts: Confusion
     score: float
+    """Image-level P(forged): the detector's own score, else the map's maximum."""
     f1: float | None = None
+    """Tampered images only, like ``iou`` and the extras."""
     iou: float | None = None
+    fpr: float | None = None
+    """Pixel false-positive rate; authentic images only."""
     auc: float | None = None
     f1_best: float | None = None
     iou_best: float | None = None
     f1_inv: float | None = None
     iou_inv: float | None = None
-
-    @property
-    def fpr(self) -> float | None:
-        return self.counts.fpr if self.label == "authentic" else None
 
     @property
     def predicted_forged(self) -> bool:
@@ -176,7 +176,7 @@ def score_resized(
     """Score a map already checked and resized to the ground truth, with its image-level score."""
     counts = confusion(at_gt, forged)
     if label == "authentic":
-        return ImageScore(label=label, counts=counts, score=decision_score)
+        return ImageScore(counts=counts, score=decision_score, fpr=counts.fpr)
     extras = set(extras)
     values: dict[str, float | None] = {"f1": counts.f1, "iou": counts.iou}
     if "auc" in extras:
@@ -187,7 +187,7 @@ def score_resized(
         inverse = confusion(1.0 - at_gt, forged)
         values["f1_inv"] = max(counts.f1, inverse.f1)
         values["iou_inv"] = max(counts.iou, inverse.iou)
-    return ImageScore(label=label, counts=counts, score=decision_score, **values)
+    return ImageScore(counts=counts, score=decision_score, **values)
 
 
 @dataclass(frozen=True)
@@ -204,10 +204,8 @@ class DatasetScore:
     specificity: float | None
 
 
-def aggregate(scores: Sequence[ImageScore]) -> DatasetScore:
+def aggregate(tampered: Sequence[ImageScore], authentic: Sequence[ImageScore] = ()) -> DatasetScore:
     """Macro means over tampered images, micro from summed counts, FPR/specificity over authentic ones."""
-    tampered = [s for s in scores if s.label == "tampered"]
-    authentic = [s for s in scores if s.label == "authentic"]
     tp = sum(s.counts.tp for s in tampered)
     fp = sum(s.counts.fp for s in tampered)
     fn = sum(s.counts.fn for s in tampered)

@@ -16,7 +16,7 @@ import numpy as np
 
 from forgebench.plugin import registry
 from forgebench.plugin.contract import PerturbationPlugin, PerturbationStep
-from forgebench.plugin.options import OptionError, parse_options
+from forgebench.plugin.options import OptionError, from_pairs
 
 CLEAN = "clean"
 _STEPS = re.compile(r"\+(?=\s*[A-Za-z_])")
@@ -97,7 +97,7 @@ def parse_chain(text: str) -> Chain:
         plugin = registry.perturbations.get(name)
         pairs = _named([a.strip() for a in (arguments or "").split(",") if a.strip()], plugin)
         try:
-            params = parse_options(plugin.params, pairs, f"perturbation {name}")
+            params = from_pairs(plugin.params, pairs, f"perturbation {name}")
         except ValueError as error:
             raise error if isinstance(error, OptionError) else OptionError(f"{part.strip()!r}: {error}") from None
         if name != CLEAN:

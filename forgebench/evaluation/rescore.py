@@ -41,8 +41,8 @@ def _rescored(record: Record, mask_path: Path | None, manifest: Manifest, result
         forged = np.zeros(at_gt.shape, dtype=bool)
     else:
         forged = read_mask(mask_path, manifest.spec.mask_rule).forged
-    result = score_resized(at_gt, forged, record.label, record.score, extras)
+    result = score_resized(at_gt, forged, record.label, record.scored.score, extras)
+    kept = [column for extra, columns in EXTRA_FIELDS.items() if extra not in extras for column in columns]
     # Columns of extras not asked for keep their stored values.
-    fields = ["f1", "iou", "fpr"] + [column for extra in extras for column in EXTRA_FIELDS[extra]]
-    counts = dataclasses.asdict(result.counts)
-    return dataclasses.replace(record, **counts, **{name: getattr(result, name) for name in fields})
+    scored = dataclasses.replace(result, **{name: getattr(record.scored, name) for name in kept})
+    return dataclasses.replace(record, scored=scored)

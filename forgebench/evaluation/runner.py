@@ -14,9 +14,9 @@ import hashlib
 import os
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,6 +30,7 @@ from forgebench.evaluation.configure import Configured, changed_options, configu
 from forgebench.evaluation.mapcache import save_map
 from forgebench.evaluation.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
 from forgebench.evaluation.perturb import CLEAN, Chain, parse_chain
+from forgebench.evaluation.pipeline import Pools, finished, scored_in_order
 from forgebench.evaluation.store import Evaluation, Record, Store
 from forgebench.evaluation.versions import package_versions
 from forgebench.plugin.contract import Detector, ImageInput, Prediction
@@ -147,7 +148,7 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         ThreadPoolExecutor(threads, thread_name_prefix="forgebench-load") as loaders,
         ThreadPoolExecutor(threads, thread_name_prefix="forgebench-score") as scorers,
     ):
-        pools = _Pools(loaders, scorers)
+        pools = Pools(loaders, scorers)
         for chain in chains:
             for manifest in manifests:
                 key = {
@@ -195,8 +196,8 @@ class _Detector:
 
     @property
     def in_flight(self) -> int:
-        """How many batches the built detector takes at once (its optional ``batches_in_flight``)."""
-        wanted = getattr(self.built, "batches_in_flight", 1)
+        """How many batches the built detector takes at once (its ``batches_in_flight``; 1 when nothing is built)."""
+        wanted = self.built.batches_in_flight if self.built is not None else 1
         if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
             name = self.configured.plugin.card.name
             raise TypeError(f"detector {name}: batches_in_flight must be a whole number ≥ 1, not {wanted!r}")
@@ -215,7 +216,7 @@ def _evaluate(
     manifest: Manifest,
     detector: _Detector,
     chain: Chain,
-    pools: _Pools,
+    pools: Pools,
     progress: Progress | None,
 ) -> DatasetOutcome:
     selected = select(manifest.samples, job.limit)
@@ -230,49 +231,18 @@ def _evaluate(
     advance = progress(label, len(mine), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
     batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
-    in_flight = detector.in_flight  # 1 when nothing is left to detect (nothing built)
-    pending: deque[tuple[list[Future[Record]], Future[list[Future[Record]]]]] = deque()
-
-    def commit(failed: list[Future[Record]], detected: Future[list[Future[Record]]]) -> None:
-        records = [future.result() for future in failed + detected.result()]
-        store.add(evaluation, records)
-        for record in records:
-            outcome.scored += record.status == "ok"
-            outcome.errors += record.status == "error"
-            outcome.invalid += record.status == "invalid"
-        if advance:
-            advance(len(records))
-
     load = partial(_load, manifest=manifest, chain=chain, seed=job.seed)
-    detecting = ThreadPoolExecutor(in_flight, thread_name_prefix="forgebench-detect")  # ≤ in_flight predicts at once
-    try:
-        for items in _prefetched(batches, load, pools.loaders, ahead=in_flight):
-            failed = [_done(item) for item in items if isinstance(item, Record)]
-            loaded = [item for item in items if isinstance(item, _Loaded)]
-            pending.append((failed, detecting.submit(_run_detector, loaded, detector, job, map_root, pools.scorers)))
-            while len(pending) > in_flight:  # earlier batches are scored while the detector works on later ones
-                commit(*pending.popleft())
-        while pending:
-            commit(*pending.popleft())
-    finally:  # interrupted: queued batches are dropped, not detected
-        detecting.shutdown(cancel_futures=True)
+    detect = partial(_run_detector, detector=detector, job=job, map_root=map_root, scorers=pools.scorers)
+    with closing(scored_in_order(batches, load, detect, pools, detector.in_flight)) as stream:
+        for records in stream:
+            store.add(evaluation, records)
+            for record in records:
+                outcome.scored += record.status == "ok"
+                outcome.errors += record.status == "error"
+                outcome.invalid += record.status == "invalid"
+            if advance:
+                advance(len(records))
     return outcome
-
-
-def _prefetched(
-    batches: Sequence[Sequence[Sample]],
-    load: Callable[[Sample], _Loaded | Record],
-    loaders: ThreadPoolExecutor,
-    ahead: int = 1,
-) -> Iterator[list[_Loaded | Record]]:
-    """Each batch loaded on the thread pool, the next ``ahead`` batches loading while the current one is detected."""
-    pending: deque[list[Future]] = deque()
-    for batch in batches:
-        pending.append([loaders.submit(load, sample) for sample in batch])
-        if len(pending) > ahead:
-            yield [future.result() for future in pending.popleft()]
-    while pending:
-        yield [future.result() for future in pending.popleft()]
 
 
 def select(samples: Sequence[Sample], limit: int | None) -> list[Sample]:
@@ -292,12 +262,6 @@ class _Loaded:
     load_seconds: float
 
 
-@dataclass(frozen=True)
-class _Pools:
-    loaders: ThreadPoolExecutor
-    scorers: ThreadPoolExecutor
-
-
 def _run_detector(
     loaded: Sequence[_Loaded], detector: _Detector, job: Job, map_root: Path, scorers: ThreadPoolExecutor
 ) -> list[Future[Record]]:
@@ -310,16 +274,10 @@ def _run_detector(
     except Exception as error:  # noqa: BLE001 — a failing detector must not stop the run
         if len(loaded) > 1:  # retry one by one, so one bad image does not sink its neighbours
             return [record for item in loaded for record in _run_detector([item], detector, job, map_root, scorers)]
-        return [_done(_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}"))]
+        return [finished(_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}"))]
     seconds = (time.perf_counter() - started) / len(loaded)
     pairs = zip(loaded, predictions, strict=True)
     return [scorers.submit(_score, item, prediction, seconds, job, map_root) for item, prediction in pairs]
-
-
-def _done(record: Record) -> Future[Record]:
-    future: Future[Record] = Future()
-    future.set_result(record)
-    return future
 
 
 def _predict(detector: _Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:
@@ -368,12 +326,9 @@ def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Jo
         return _error(sample, f"invalid detector output for {sample.image}: {error}")
     except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
         return _error(sample, f"scoring {sample.image} failed: {type(error).__name__}: {error}")
-    counts = result.counts
     return Record(
         image_id=sample.image_id, label=sample.label, status="ok", height=item.forged.shape[0],
-        width=item.forged.shape[1], tp=counts.tp, fp=counts.fp, fn=counts.fn, tn=counts.tn, f1=result.f1,
-        iou=result.iou, fpr=result.fpr, score=result.score, auc=result.auc, f1_best=result.f1_best,
-        iou_best=result.iou_best, f1_inv=result.f1_inv, iou_inv=result.iou_inv, notes="; ".join(item.notes) or None,
+        width=item.forged.shape[1], scored=result, notes="; ".join(item.notes) or None,
         load_seconds=item.load_seconds, detect_seconds=detect_seconds,
         map_file=map_file.relative_to(job.results).as_posix(),
     )  # fmt: skip

@@ -7,15 +7,24 @@ Records are committed batch by batch, so an interrupted run loses nothing alread
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
+import types
+import typing
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+from forgebench.evaluation.metrics import ImageScore
+
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` of a store this code writes. 0 is the store of forgebench's first layout, whose columns
+are the same: it opens as it is and is marked 1. A per-image metric added later is a new column, added on open."""
+
+EVALUATIONS = """
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY,
     detector TEXT NOT NULL,
@@ -28,27 +37,19 @@ CREATE TABLE IF NOT EXISTS evaluations (
     created TEXT NOT NULL,
     UNIQUE (fingerprint, dataset, perturbation, seed, manifest_digest)
 );
-CREATE TABLE IF NOT EXISTS records (
-    evaluation INTEGER NOT NULL REFERENCES evaluations(id),
-    image_id TEXT NOT NULL,
-    label TEXT NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT,
-    height INTEGER, width INTEGER,
-    tp INTEGER, fp INTEGER, fn INTEGER, tn INTEGER,
-    f1 REAL, iou REAL, fpr REAL, score REAL,
-    auc REAL, f1_best REAL, iou_best REAL, f1_inv REAL, iou_inv REAL,
-    notes TEXT,
-    load_seconds REAL, detect_seconds REAL,
-    map_file TEXT,
-    PRIMARY KEY (evaluation, image_id)
-);
 """
+
+
+class StoreVersionError(RuntimeError):
+    """A results store written by a newer forgebench than this one."""
 
 
 @dataclass(frozen=True)
 class Record:
-    """One image's outcome. ``status`` is "ok", "error" (not scored; see message) or "invalid" (data error)."""
+    """One image's outcome. ``status`` is "ok", "error" (not scored; see message) or "invalid" (data error).
+
+    The store's ``records`` columns are these fields, with ``scored`` (and its ``counts``) flattened into theirs.
+    """
 
     image_id: str
     label: str
@@ -56,26 +57,69 @@ class Record:
     message: str | None = None
     height: int | None = None
     width: int | None = None
-    tp: int | None = None
-    fp: int | None = None
-    fn: int | None = None
-    tn: int | None = None
-    f1: float | None = None
-    iou: float | None = None
-    fpr: float | None = None
-    score: float | None = None
-    auc: float | None = None
-    f1_best: float | None = None
-    iou_best: float | None = None
-    f1_inv: float | None = None
-    iou_inv: float | None = None
+    scored: ImageScore | None = None
+    """What the protocol measured ("ok" records only)."""
     notes: str | None = None
     load_seconds: float | None = None
     detect_seconds: float | None = None
     map_file: str | None = None
 
 
-RECORD_COLUMNS = tuple(f.name for f in fields(Record))
+def columns(kind: type, nullable: bool = False) -> list[tuple[str, str]]:
+    """(name, SQL declaration) of every column of dataclass ``kind``, nested dataclasses flattened in place (the
+    columns of an optional part are all nullable)."""
+    found = []
+    hints = typing.get_type_hints(kind)
+    for f in fields(kind):
+        hint, optional = _plain(hints[f.name])
+        if dataclasses.is_dataclass(hint):
+            found += columns(hint, nullable or optional)
+        else:
+            found.append((f.name, _SQL_TYPES[hint] + ("" if nullable or optional else " NOT NULL")))
+    return found
+
+
+def flatten(record: Record) -> list[object]:
+    """The record's values in ``RECORD_COLUMNS`` order."""
+    values: list[object] = []
+    for f in fields(record):
+        value = getattr(record, f.name)
+        nested = _plain(typing.get_type_hints(type(record))[f.name])[0]
+        if dataclasses.is_dataclass(nested):
+            values += flatten(value) if value is not None else [None] * len(columns(nested))
+        else:
+            values.append(value)
+    return values
+
+
+def unflatten(kind: type, row: dict[str, Any]) -> Any:
+    """Rebuild dataclass ``kind`` from a row keyed by column; an optional nested part whose columns are all NULL
+    is None."""
+    hints = typing.get_type_hints(kind)
+    values = {}
+    for f in fields(kind):
+        hint, optional = _plain(hints[f.name])
+        if not dataclasses.is_dataclass(hint):
+            values[f.name] = row[f.name]
+        elif optional and all(row[name] is None for name, _ in columns(hint)):
+            values[f.name] = None
+        else:
+            values[f.name] = unflatten(hint, row)
+    return kind(**values)
+
+
+_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+
+def _plain(hint: Any) -> tuple[Any, bool]:
+    """``X | None`` → (X, True); anything else → (hint, False)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0], True
+    return hint, False
+
+
+RECORD_COLUMNS = tuple(name for name, _ in columns(Record))
 
 
 @dataclass(frozen=True)
@@ -100,7 +144,28 @@ class Store:
         self._db = sqlite3.connect(self.path, timeout=120)  # processes sharing a run wait for each other's commits
         self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         self._db.row_factory = sqlite3.Row
-        self._db.executescript(SCHEMA)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Create the tables, or bring a store of an earlier schema up to this one (adding new metric columns)."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"{self.path} was written by a newer forgebench (store schema {version}; this one reads up to "
+                f"{SCHEMA_VERSION}): upgrade forgebench, or give --results another folder"
+            )
+        with self._db:
+            self._db.executescript(EVALUATIONS)
+            declared = ", ".join(f"{name} {kind}" for name, kind in columns(Record))
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS records (evaluation INTEGER NOT NULL REFERENCES evaluations(id), "
+                f"{declared}, PRIMARY KEY (evaluation, image_id))"
+            )
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+            for name, kind in columns(Record):
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE records ADD COLUMN {name} {kind.replace(' NOT NULL', '')}")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -134,7 +199,7 @@ class Store:
 
     def add(self, evaluation: Evaluation, records: Iterable[Record]) -> None:
         """Insert or replace records in one transaction."""
-        rows = [[evaluation.id, *asdict(r).values()] for r in records]
+        rows = [[evaluation.id, *flatten(r)] for r in records]
         with self._db:
             self._db.executemany(
                 f"INSERT OR REPLACE INTO records (evaluation, {', '.join(RECORD_COLUMNS)}) "
@@ -146,7 +211,7 @@ class Store:
         rows = self._db.execute(
             f"SELECT {', '.join(RECORD_COLUMNS)} FROM records WHERE evaluation=? ORDER BY image_id", [evaluation.id]
         )
-        return [Record(**dict(row)) for row in rows]
+        return [unflatten(Record, dict(row)) for row in rows]
 
     def evaluations(self) -> Iterator[Evaluation]:
         """All evaluations, oldest first."""

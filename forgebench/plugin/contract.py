@@ -7,11 +7,12 @@ A detector plugin is a :class:`DetectorPlugin` object exposed through the entry-
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
@@ -58,49 +59,60 @@ class DetectorCard:
     """False for detectors that look up precomputed outputs by image id; they cannot be perturbed."""
 
 
-@runtime_checkable
-class Detector(Protocol):
-    """A built detector, ready to run on batches.
+class Detector(abc.ABC):
+    """A built detector, ready to run on batches: what ``DetectorPlugin.build`` returns.
 
-    Optionally it has ``batches_in_flight: int`` (default 1): how many ``predict`` calls the runner may make at
-    once from different threads. A thread-safe detector that waits on a device sets 2, so that one batch's host
-    work (resizing, copies, reading the maps back) overlaps the device's work on the other.
+    Subclasses implement :meth:`predict` and may override the optional capabilities below, whose defaults suit a
+    weight-free method that runs one batch at a time; the runner reads them as plain attributes.
+
+    Attributes:
+        weights_digest: SHA-256 of the weights in use (None for weight-free methods); part of the fingerprint that
+            names a configuration in the store. A class attribute, a property or a cached property.
+        batches_in_flight: How many ``predict`` calls the runner may make at once from different threads (1 to 4).
+            A thread-safe detector that waits on a device sets 2, so that one batch's host work (resizing, copies,
+            reading the maps back) overlaps the device's work on the other.
     """
 
-    @property
-    def weights_digest(self) -> str | None:
-        """SHA-256 of the weights in use (None for weight-free methods); part of the fingerprint."""
-        ...
+    weights_digest: str | None = None
+    batches_in_flight: int = 1
 
+    @abc.abstractmethod
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         """Return one :class:`Prediction` per input, in order. Never sees ground truth."""
-        ...
 
 
 @dataclass(frozen=True)
 class DetectorPlugin:
     """What the ``forgebench.detectors`` entry point names.
 
-    ``options`` is a frozen dataclass whose fields (all with defaults) are the detector's
-    options; ``build(options, device)`` returns a :class:`Detector`.
+    Parameters:
+        card: The facts ``forgebench list detectors`` prints; ``card.name`` names the detector in tables.
+        options: A frozen dataclass whose fields, all with defaults, are the detector's options
+            (``--option key=value`` on the command line, converted by :mod:`forgebench.plugin.options`).
+        build: ``build(options, device)`` returns a :class:`Detector`; ``device`` is ``"cpu"``, ``"cuda"`` or
+            ``"cuda:N"``, chosen among ``card.devices``. A missing weight file or bad option raises ``ValueError``
+            (or ``FileNotFoundError``) naming the option to set.
+        digest: Optional: the built detector's ``weights_digest`` computed from the options alone. Detectors whose
+            build is costly give it, so that a run (or sweep) whose images are all recorded builds nothing.
     """
 
     card: DetectorCard
     options: type
     build: Callable[[Any, str], Detector]
     digest: Callable[[Any], str | None] | None = None
-    """Optional: the built detector's ``weights_digest`` computed from the options alone. Detectors whose build
-    is costly give it, so that a run (or sweep) whose images are all recorded builds nothing."""
 
 
 @dataclass(frozen=True)
 class TrainerPlugin:
     """What the ``forgebench.trainers`` entry point names: ``forgebench train NAME`` calls it.
 
-    ``train(config_file, overrides)`` reads a YAML config (None: the defaults) plus ``key=value`` overrides and
-    returns the checkpoint it wrote, which the detector of the same name takes as ``--option checkpoint=FILE``.
-    ``demo(cache)``, if given, trains a small model on the synthetic suite once under ``cache`` and returns its
-    checkpoint; ``forgebench demo`` then ranks that detector with the baselines.
+    Parameters:
+        name: The detector the trained checkpoints are for (``--option checkpoint=FILE`` of that detector).
+        summary: One line for ``forgebench list``.
+        train: ``train(config_file, overrides)`` reads a YAML config (None: the defaults) plus ``key=value``
+            overrides and returns the checkpoint it wrote. Bad settings raise ``ValueError`` naming the key.
+        demo: Optional: ``demo(cache)`` trains a small model on the synthetic suite once under ``cache`` and returns
+            its checkpoint; ``forgebench demo`` then ranks that detector with the baselines.
     """
 
     name: str
@@ -113,13 +125,17 @@ class TrainerPlugin:
 class PerturbationPlugin:
     """What the ``forgebench.perturbations`` entry point names.
 
-    ``apply(pixels, params, rng)`` maps H×W×3 uint8 RGB to uint8 RGB (any size); ``params`` is
-    an instance of the frozen dataclass ``params``, whose ``__post_init__`` refuses bad values with
-    ``ValueError``. Fields left at ``None`` mean "not given" and are left out of the canonical id.
-    Deterministic perturbations ignore ``rng``. ``aliases`` maps other spellings of a parameter
-    (``quality``) to its field (``q``); a spec may give the first field's value without its name
-    (``osn:wechat``). ``details`` says what each setting does and where its values come from; it is
-    printed by ``forgebench list perturbations``.
+    Parameters:
+        name: The name specs use (``jpeg`` in ``jpeg:q=70``).
+        summary: One line for ``forgebench list perturbations``.
+        params: A frozen dataclass whose ``__post_init__`` refuses bad values with ``ValueError``. Fields left at
+            ``None`` mean "not given" and are left out of the canonical id; a spec may give the first field's value
+            without its name (``osn:wechat``).
+        apply: ``apply(pixels, params, rng)`` maps H×W×3 uint8 RGB to uint8 RGB of any size. Deterministic
+            perturbations ignore ``rng``; random ones draw only from it (seeded per image, see the README).
+        stochastic: Whether ``apply`` draws from ``rng``: a constant, or a function of the params.
+        aliases: Other spellings of a parameter (``quality``) mapped to its field (``q``).
+        details: What each setting does and where its values come from, printed by ``forgebench list``.
     """
 
     name: str

@@ -62,7 +62,7 @@ def select(cells: Sequence[Cell], per_section: int) -> dict[str, list[Row]]:
     Ties are broken by image id, so the selection is reproducible. An image shown among the worst is
     not repeated among the best (small datasets).
     """
-    scored = [{r.image_id: r.f1 for r in cell.tampered()} for cell in cells]
+    scored = [{r.image_id: r.scored.f1 for r in cell.tampered()} for cell in cells]
     common = sorted(set.intersection(*(set(s) for s in scored))) if scored else []
     rows = [Row(image_id, {c.label: s[image_id] for c, s in zip(cells, scored, strict=True)}) for image_id in common]
     worst = sorted(rows, key=lambda r: (r.mean, r.image_id))[:per_section]
@@ -97,7 +97,9 @@ def render_row(row: Row, cells: Sequence[Cell], truth: GroundTruth, out_dir: Pat
         heat = cv2.cvtColor(cv2.applyColorMap(levels, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
         blended = cv2.addWeighted(heat, 0.7, grey, 0.3, 0)
         tiles.append(_save(out_dir, f"{stem}-{index}-map", blended, "map"))
-        tiles.append(_save(out_dir, f"{stem}-{index}-mask", _errors(grey, levels > 127, forged), f"F1 {record.f1:.3f}"))
+        tiles.append(
+            _save(out_dir, f"{stem}-{index}-mask", _errors(grey, levels > 127, forged), f"F1 {record.scored.f1:.3f}")
+        )
     return tiles
 
 

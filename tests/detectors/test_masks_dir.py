@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from forgebench.detectors.masks_dir import PLUGIN, MasksDirOptions
 from PIL import Image
 
+from forgebench.detectors.masks_dir import PLUGIN, MasksDirOptions
 from forgebench.plugin.contract import ImageInput
 
 PIXELS = np.zeros((4, 6, 3), np.uint8)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from forgebench.detectors.trivial import ALL_FORGED, ALL_PRISTINE, NoOptions
 
+from forgebench.detectors.trivial import ALL_FORGED, ALL_PRISTINE, NoOptions
 from forgebench.plugin.contract import ImageInput
 
 

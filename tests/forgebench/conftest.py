@@ -8,7 +8,7 @@ from forgebench.data.catalog import load_catalog
 from forgebench.data.manifest import build_manifest
 from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.mapcache import save_map
-from forgebench.evaluation.metrics import score_image
+from forgebench.evaluation.metrics import Confusion, ImageScore, score_image
 from forgebench.evaluation.store import Record, Store
 from tests.builders import pairs_dataset
 
@@ -18,8 +18,8 @@ OSN = ["osn(platform=facebook)", "osn(platform=whatsapp)", "osn(platform=weibo)"
 def tampered(image_id: str, hit: bool) -> Record:
     """A 10-pixel forged region found entirely (F1 1) or missed entirely (F1 0)."""
     tp, fn = (10, 0) if hit else (0, 10)
-    return Record(image_id, "tampered", "ok", height=10, width=10, tp=tp, fp=0, fn=fn, tn=90,
-                  f1=float(hit), iou=float(hit))  # fmt: skip
+    scored = ImageScore(Confusion(tp=tp, fp=0, fn=fn, tn=90), score=1.0, f1=float(hit), iou=float(hit))
+    return Record(image_id, "tampered", "ok", height=10, width=10, scored=scored)
 
 
 def add(store: Store, detector: str, dataset: str, perturbation: str, hits: list[bool]) -> None:
@@ -58,8 +58,9 @@ def add_scores(store: Store, detector: str, dataset: str, f1: list[float], pertu
     records = []
     for index, value in enumerate(f1):
         tp = round(50 * value)
-        records.append(Record(f"{dataset}/{index}.png", "tampered", "ok", height=10, width=10, tp=tp, fp=0,
-                              fn=100 - 2 * tp if tp else 100, tn=0, f1=value, iou=value / (2 - value)))  # fmt: skip
+        counts = Confusion(tp=tp, fp=0, fn=100 - 2 * tp if tp else 100, tn=0)
+        scored = ImageScore(counts, score=1.0, f1=value, iou=value / (2 - value))
+        records.append(Record(f"{dataset}/{index}.png", "tampered", "ok", height=10, width=10, scored=scored))
     store.add(evaluation, records)
 
 
@@ -83,9 +84,7 @@ def _stored_maps(tmp_path, make_map):
         forged = truth.forged("tiny", manifest.digest, sample)
         save_map(store.results / f"maps/{index}.png", make_map(forged))
         score = score_image(make_map(forged), forged, "tampered")
-        counts = {"tp": score.counts.tp, "fp": score.counts.fp, "fn": score.counts.fn, "tn": score.counts.tn}
-        records.append(Record(sample.image_id, "tampered", "ok", **counts, f1=score.f1, iou=score.iou,
-                              map_file=f"maps/{index}.png"))  # fmt: skip
+        records.append(Record(sample.image_id, "tampered", "ok", scored=score, map_file=f"maps/{index}.png"))
     store.add(evaluation, records)
     return store, catalog, truth
 

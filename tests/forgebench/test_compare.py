@@ -8,6 +8,7 @@ import pytest
 from forgebench.analysis import compare, leaderboard
 from forgebench.analysis.bootstrap import Settings
 from forgebench.data.catalog import Catalog
+from forgebench.evaluation.metrics import Confusion, ImageScore
 from forgebench.evaluation.store import Record, Store
 from forgebench.render.tables import write_comparison
 
@@ -105,7 +106,8 @@ def test_detectors_scored_on_different_versions_of_a_dataset_are_not_paired(tmp_
         key = {"detector": "b", "fingerprint": "bbbb", "dataset": "x", "perturbation": "clean", "seed": 0,
                "manifest_digest": "an older version"}  # fmt: skip
         evaluation = store.evaluation(key, {"requested": ["x"], "changed_options": {}})
-        store.add(evaluation, [Record("x/0.png", "tampered", "ok", tp=0, fp=0, fn=1, tn=0, f1=0.0, iou=0.0)])
+        scored = ImageScore(Confusion(0, 0, 1, 0), score=0.0, f1=0.0, iou=0.0)
+        store.add(evaluation, [Record("x/0.png", "tampered", "ok", scored=scored)])
         board = leaderboard.build(store, Catalog(datasets={}), ["x"])
     with pytest.raises(
         compare.ComparisonError, match=r"share no scored tampered image \(x: scored on different versions"

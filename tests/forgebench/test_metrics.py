@@ -94,25 +94,22 @@ def test_d1_macro_and_micro():
     gt_b[1:] = True
     scores = [score_image(as_map(region("Q")), region("Q"), "tampered"), score_image(ALL_ZERO, gt_b, "tampered")]
     result = aggregate(scores)
-    assert (result.f1, result.iou) == (0.5, 0.5)
+    assert (result.f1, result.iou, result.n_authentic) == (0.5, 0.5, 0)
     assert result.f1_micro == pytest.approx(0.4)
     assert result.iou_micro == pytest.approx(0.25)
 
 
 def test_d2_authentic_images_are_reported_apart():
     authentic_map = as_map(region("Q"), inside=0.9)
-    scores = [
-        score_image(as_map(region("Q")), region("Q"), "tampered"),
-        score_image(authentic_map, np.zeros((4, 4), bool), "authentic"),
-    ]
-    result = aggregate(scores)
+    tampered = [score_image(as_map(region("Q")), region("Q"), "tampered")]
+    result = aggregate(tampered, [score_image(authentic_map, np.zeros((4, 4), bool), "authentic")])
     assert (result.f1, result.iou, result.n_tampered, result.n_authentic) == (1.0, 1.0, 1, 1)
     assert result.fpr_pixel == 0.25
     assert result.specificity == 0.0
 
 
 def test_d3_half_everywhere_is_not_forged():
-    result = aggregate([score_image(np.full((4, 4), 0.5, np.float32), np.zeros((4, 4), bool), "authentic")])
+    result = aggregate([], [score_image(np.full((4, 4), 0.5, np.float32), np.zeros((4, 4), bool), "authentic")])
     assert (result.fpr_pixel, result.specificity) == (0.0, 1.0)
 
 

@@ -61,7 +61,7 @@ def test_step_rng_follows_the_documented_derivation():
 
 
 def test_bad_parameters_are_reported(noise_registry):
-    with pytest.raises(ValueError, match="sigma expects float"):
+    with pytest.raises(ValueError, match="sigma must be a number"):
         parse_chain("noise(sigma=loud)")
     with pytest.raises(ValueError, match="no option 'q'"):
         parse_chain("noise(q=3)")

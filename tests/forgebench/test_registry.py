@@ -20,7 +20,7 @@ PLUGIN_MODULE = textwrap.dedent(
 
     import numpy as np
 
-    from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+    from forgebench.plugin import Detector, DetectorCard, DetectorPlugin, Prediction
 
 
     @dataclass(frozen=True)
@@ -28,9 +28,7 @@ PLUGIN_MODULE = textwrap.dedent(
         level: float = 0.75
 
 
-    class Flat:
-        weights_digest = None
-
+    class Flat(Detector):
         def __init__(self, level):
             self.level = level
 

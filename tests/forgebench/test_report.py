@@ -7,6 +7,7 @@ import pytest
 
 from forgebench.analysis import leaderboard
 from forgebench.data.catalog import load_catalog
+from forgebench.evaluation.metrics import Confusion, ImageScore
 from forgebench.evaluation.store import Record, Store
 from forgebench.render.tables import leaderboard_markdown
 
@@ -63,6 +64,7 @@ def test_labels_shorten_paths_and_keep_colliding_configurations_apart(tmp_path):
                    "manifest_digest": "d"}  # fmt: skip
             changed = {"checkpoint": f"/home/me/{run}/best.safetensors"}
             evaluation = store.evaluation(key, {"requested": ["d"], "changed_options": changed})
-            store.add(evaluation, [Record("d/x.png", "tampered", "ok", tp=1, fp=0, fn=0, tn=0, f1=1.0, iou=1.0)])
+            scored = ImageScore(Confusion(1, 0, 0, 0), score=1.0, f1=1.0, iou=1.0)
+            store.add(evaluation, [Record("d/x.png", "tampered", "ok", scored=scored)])
         board = leaderboard.build(store, load_catalog(), ["d"])
     assert sorted(board.labels()) == ["clue[checkpoint=a/best.safetensors]", "clue[checkpoint=b/best.safetensors]"]

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
 
     from forgebench.plugin import registry
     from forgebench.data.catalog import load_catalog
-    from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+    from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, Prediction
     from forgebench.evaluation.runner import Job, run
     from forgebench.evaluation.store import Store
 
@@ -38,9 +38,7 @@ SCRIPT = textwrap.dedent(
     class NoOptions:
         pass
 
-    class Brightness:
-        weights_digest = None
-
+    class Brightness(Detector):
         def predict(self, batch):
             seen.extend(batch)
             time.sleep(pause)

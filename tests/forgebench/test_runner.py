@@ -22,7 +22,7 @@ from forgebench.evaluation.rescore import rescore
 from forgebench.evaluation.runner import Job, NoDataError, run
 from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, PerturbationPlugin, Prediction
 from forgebench.plugin.registry import Registry
 
 
@@ -32,10 +32,8 @@ class ScriptedOptions:
     output: str = "half"
 
 
-class Scripted:
+class Scripted(Detector):
     """Predicts the left half as forged; misbehaves on images whose id contains ``fail_on``."""
-
-    weights_digest = None
 
     def __init__(self, options: ScriptedOptions) -> None:
         self.options = options
@@ -91,10 +89,10 @@ def test_all_forged_scores_two_f_over_one_plus_f(plugins, tiny, tmp_path):
     for index in range(5):
         record = records[f"tiny/images/t{index:02d}.png"]
         forged_fraction = (4 + 2 * index) ** 2 / (24 * 32)
-        assert record.f1 == pytest.approx(2 * forged_fraction / (1 + forged_fraction))
+        assert record.scored.f1 == pytest.approx(2 * forged_fraction / (1 + forged_fraction))
         assert record.status == "ok"
     authentic = records["tiny/authentic/a00.jpg"]
-    assert (authentic.f1, authentic.fpr, authentic.score) == (None, 1.0, 1.0)
+    assert (authentic.scored.f1, authentic.scored.fpr, authentic.scored.score) == (None, 1.0, 1.0)
     assert evaluation.manifest["dataset"]["n_tampered"] == 5
     assert evaluation.manifest["protocol"]["threshold"] == 0.5
 
@@ -156,7 +154,7 @@ def test_cached_maps_reproduce_the_recorded_counts(plugins, tiny, tmp_path):
         else:
             forged = np.zeros(stored.shape, bool)
         counts = confusion(stored, forged)
-        assert (counts.tp, counts.fp, counts.fn, counts.tn) == (record.tp, record.fp, record.fn, record.tn)
+        assert counts == record.scored.counts
 
 
 def test_limit_selects_a_fixed_subset(plugins, tiny, tmp_path):
@@ -194,16 +192,15 @@ def test_rescore_from_cached_maps_keeps_scores_and_adds_columns(plugins, tiny, t
         assert rescore(store, evaluation, manifest, ["auc", "inv"]) == 7
         after = {r.image_id: r for r in store.records(evaluation)}
     for image_id, record in after.items():
-        assert (record.f1, record.iou, record.fpr, record.tp, record.fp) == (
-            before[image_id].f1, before[image_id].iou, before[image_id].fpr, before[image_id].tp, before[image_id].fp
-        )  # fmt: skip
+        kept = {"auc": None, "f1_inv": None, "iou_inv": None}
+        assert dataclasses.replace(record.scored, **kept) == before[image_id].scored
     sample = next(s for s in manifest.samples if s.image_id == "tiny/images/t03.png")
     forged = read_mask(sample.mask, tiny[0].mask_rule).forged
     direct = np.zeros(forged.shape, np.float32)
     direct[:, :16] = 0.9
     expected = score_image(direct, forged, "tampered", extras=["auc", "inv"])
-    assert after["tiny/images/t03.png"].auc == pytest.approx(expected.auc)
-    assert after["tiny/images/t03.png"].f1_inv == pytest.approx(expected.f1_inv)
+    assert after["tiny/images/t03.png"].scored.auc == pytest.approx(expected.auc)
+    assert after["tiny/images/t03.png"].scored.f1_inv == pytest.approx(expected.f1_inv)
 
 
 def test_rescore_keeps_the_optional_columns_it_was_not_asked_for(plugins, tiny, tmp_path):
@@ -212,7 +209,7 @@ def test_rescore_keeps_the_optional_columns_it_was_not_asked_for(plugins, tiny, 
     with Store(results) as store:
         rescore(store, evaluation, build_manifest(tiny[0]), ["inv"])
         record = next(r for r in store.records(evaluation) if r.image_id == "tiny/images/t03.png")
-    assert record.auc is not None and record.f1_inv is not None
+    assert record.scored.auc is not None and record.scored.f1_inv is not None
 
 
 def test_a_changed_mask_rule_is_scored_again_not_served_from_old_records(plugins, tmp_path):
@@ -253,10 +250,8 @@ def test_deterministic_points_are_computed_once_whatever_the_seed(plugins, tiny,
     assert set(seeds) == {"clean", "jpeg(q=80,ss=420)", "osn(platform=wechat)", "osn(platform=facebook,variant=random)"}
 
 
-class Hashing:
+class Hashing(Detector):
     """Remembers a digest of every input it sees and predicts the left half at the input's own size."""
-
-    weights_digest = None
 
     def __init__(self) -> None:
         self.inputs: list[tuple[str, tuple[int, ...], str]] = []
@@ -346,7 +341,7 @@ def test_resized_input_is_scored_and_cached_at_the_ground_truth_size(hashing, ti
     left_half = np.zeros((24, 32), bool)
     left_half[:, :16] = True  # the 8-wide map's left half, resized back to 32 columns
     counts = confusion(left_half.astype(np.float32), forged)
-    assert (record["tp"], record["fp"], record["fn"]) == (counts.tp, counts.fp, counts.fn)
+    assert record["scored"].counts == counts
 
 
 def test_repeated_sweep_makes_no_detector_call(hashing, tiny, tmp_path):

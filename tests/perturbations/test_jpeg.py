@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
-from forgebench.perturbations.jpeg import PLUGIN, JpegParams
 
 from forgebench.evaluation.perturb import parse_chain
+from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
+from forgebench.perturbations.jpeg import PLUGIN, JpegParams
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from forgebench.perturbations.codec import round_to_uint8
 from forgebench.perturbations.noise import PLUGIN, NoiseParams
 

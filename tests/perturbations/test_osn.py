@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from forgebench.perturbations.codec import decode_jpeg, encode_jpeg
 from forgebench.perturbations.osn import PLUGIN, RECIPES, OsnParams, plan, target_size, transmit
-from PIL import Image
 
 LARGE = (2000, 3000)  # (height, width): a 3000 × 2000 upload
 SMALL = (568, 757)  # a Columbia-size upload, kept by every platform

@@ -7,8 +7,8 @@ import math
 import re
 
 import pytest
-from forgebench.perturbations import blur, jpeg, noise, osn, resize
 
+from forgebench.perturbations import blur, jpeg, noise, osn, resize
 from forgebench.plugin.contract import PerturbationStep
 
 PLUGINS = [jpeg.PLUGIN, blur.PLUGIN, noise.PLUGIN, resize.PLUGIN, osn.PLUGIN]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from forgebench.perturbations.resize import INTERPOLATIONS, PLUGIN, ResizeParams, resized_size
 
 IMAGE = np.random.default_rng(0).integers(0, 256, (199, 301, 3), dtype=np.uint8)

@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from forgebench.detectors.clue.plugin import square_input
-from forgebench.detectors.clue.train.settings import Augment, Data
 from torch.utils.data import Dataset, WeightedRandomSampler
 
-from forgebench.data.catalog import Catalog, load_catalog
-from forgebench.data.decode import MaskRule, read_mask, read_rgb
-from forgebench.data.manifest import Sample, build_manifest
+from forgebench.data.training import TrainingImage, training_images
+from forgebench.detectors.clue.plugin import square_input
+from forgebench.detectors.clue.train.settings import Augment, Data
 
-
-@dataclass(frozen=True)
-class Item:
-    sample: Sample
-    rule: MaskRule
+Item = TrainingImage
+"""A training or validation image with its mask rule."""
 
 
 def unit_hash(image_id: str, salt: str) -> float:
@@ -34,20 +28,14 @@ def unit_hash(image_id: str, salt: str) -> float:
     return zlib.crc32(f"{salt}:{image_id}".encode()) / 2**32
 
 
-def catalog_for(data: Data) -> Catalog:
-    return load_catalog(tuple(Path(p) for p in data.catalog))
-
-
-def collect(catalog: Catalog, names: Sequence[str], data: Data) -> list[Item]:
-    """The samples of ``names`` (datasets or suites), each dataset cut to its configured fraction."""
+def collect(names: Sequence[str], data: Data) -> list[Item]:
+    """The images of ``names`` (datasets or suites), each dataset cut to its configured fraction."""
+    root = Path(data.data_root) if data.data_root else None
+    found = training_images(names, root, tuple(Path(p) for p in data.catalog))
     items: list[Item] = []
-    for name in names:
-        specs = catalog.resolve(name) if name in catalog.suites else catalog.resolve(None, (name,))
-        for spec in specs:
-            manifest = build_manifest(spec, Path(data.data_root) if data.data_root else None)
-            share = data.fractions.get(spec.name, 1.0)
-            kept = [s for s in manifest.samples if unit_hash(s.image_id, "subset") < share]
-            items += [Item(sample, spec.mask_rule) for sample in kept]
+    for dataset, images in found.items():
+        share = data.fractions.get(dataset, 1.0)
+        items += [image for image in images if unit_hash(image.sample.image_id, "subset") < share]
     return items
 
 
@@ -66,17 +54,6 @@ def balanced_sampler(items: Sequence[Item], size: int, generator: torch.Generato
         counts[item.sample.dataset] = counts.get(item.sample.dataset, 0) + 1
     weights = [1.0 / counts[item.sample.dataset] for item in items]
     return WeightedRandomSampler(weights, num_samples=size, replacement=True, generator=generator)
-
-
-def load_pair(item: Item) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels and boolean forged mask (all false for an authentic image); sizes must agree."""
-    pixels = read_rgb(item.sample.image)
-    if item.sample.mask is None:
-        return pixels, np.zeros(pixels.shape[:2], bool)
-    forged = read_mask(item.sample.mask, item.rule).forged
-    if forged.shape != pixels.shape[:2]:
-        raise ValueError(f"{item.sample.mask}: mask is {forged.shape[::-1]}, image is {pixels.shape[1::-1]} (w×h)")
-    return pixels, forged
 
 
 def augment(pixels: np.ndarray, forged: np.ndarray, settings: Augment, rng: np.random.Generator):
@@ -113,7 +90,7 @@ class TrainingImages(Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        pixels, forged = load_pair(self.items[index])
+        pixels, forged = self.items[index].read()
         if self.augmentation is not None:
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))  # follows the loader's seeding
             pixels, forged = augment(pixels, forged, self.augmentation, rng)

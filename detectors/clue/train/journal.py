@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
 from forgebench.detectors.clue.train.settings import TrainConfig
 from forgebench.detectors.clue.train.state import Progress as RunProgress
 from forgebench.detectors.clue.train.validate import Validation
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 COLUMNS = ("epoch", "step", "loss", "bce", "dice", "lr_lora", "lr_heads", "val_f1", "val_iou", "seconds")
 

@@ -17,16 +17,17 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
+from torch.utils.data import DataLoader, RandomSampler
+
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.config import CLUEConfig, preset
 from forgebench.detectors.clue.loss import clue_loss
 from forgebench.detectors.clue.model import CLUE
-from forgebench.detectors.clue.train.data import Item, TrainingImages, balanced_sampler, catalog_for, collect, split
+from forgebench.detectors.clue.train.data import Item, TrainingImages, balanced_sampler, collect, split
 from forgebench.detectors.clue.train.journal import Journal
 from forgebench.detectors.clue.train.settings import TrainConfig
 from forgebench.detectors.clue.train.state import Progress, load_state, save_state
 from forgebench.detectors.clue.train.validate import validate
-from torch.utils.data import DataLoader, RandomSampler
 
 REPORT_EVERY = 20
 """Batches between progress updates: reading the loss waits for the GPU, so the loop does it rarely."""
@@ -39,9 +40,8 @@ def model_config(settings: TrainConfig) -> CLUEConfig:
 
 def training_items(settings: TrainConfig) -> tuple[list[Item], list[Item]]:
     """(train, validation) items from the catalog as the data settings choose them."""
-    catalog = catalog_for(settings.data)
-    items = collect(catalog, settings.data.train, settings.data)
-    held_out = collect(catalog, settings.data.val, settings.data) if settings.data.val else None
+    items = collect(settings.data.train, settings.data)
+    held_out = collect(settings.data.val, settings.data) if settings.data.val else None
     train_items, val_items = split(items, held_out, settings.data.val_fraction)
     if not train_items:
         raise ValueError(f"no training images in {', '.join(settings.data.train)}")

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from forgebench.detectors.clue.config import from_mapping, merge
+
+from forgebench.plugin.options import from_mapping, merge
 
 
 @dataclass(frozen=True)

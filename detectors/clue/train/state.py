@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
+
 from forgebench.detectors.clue.checkpoint import CheckpointError, read_tagged, restore
 from forgebench.detectors.clue.model import CLUE
-from safetensors.torch import save_file
 
 FORMAT = "forgebench-clue-state/1"
 

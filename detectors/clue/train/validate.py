@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from forgebench.detectors.clue.model import CLUE
 from forgebench.detectors.clue.plugin import predict_maps
-from forgebench.detectors.clue.train.data import Item, load_pair
-
-from forgebench.evaluation.metrics import aggregate, score_image, weighted_average
+from forgebench.detectors.clue.train.data import Item
+from forgebench.evaluation.metrics import ImageScore, aggregate, score_image, weighted_average
 
 
 @dataclass(frozen=True)
@@ -24,18 +23,19 @@ def validate(model: CLUE, items: Sequence[Item], batch: int, bf16: bool) -> Vali
     """Score ``model`` on ``items`` exactly as ``forgebench run`` would; None without tampered images."""
     was_training = model.training
     model.eval()
-    scores: dict[str, list] = {}
+    scores: dict[str, dict[str, list[ImageScore]]] = {}
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]
-        pairs = [load_pair(item) for item in chunk]
+        pairs = [item.read() for item in chunk]
         ids = [item.sample.image_id for item in chunk]
         maps = predict_maps(model, [pixels for pixels, _ in pairs], ids, bf16)
         for item, (_, forged), probability in zip(chunk, pairs, maps, strict=True):
-            scores.setdefault(item.sample.dataset, []).append(score_image(probability, forged, item.sample.label))
+            scored = score_image(probability, forged, item.sample.label)
+            scores.setdefault(item.sample.dataset, {}).setdefault(item.sample.label, []).append(scored)
     model.train(was_training)
     per_dataset = {}
     for dataset, values in scores.items():
-        result = aggregate(values)
+        result = aggregate(values.get("tampered", []), values.get("authentic", []))
         if result.n_tampered:
             per_dataset[dataset] = (result.n_tampered, result.f1, result.iou)
     if not per_dataset:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, one_sided, two_sided
 
+from forgebench.detectors.classic.calibrate import PerImageDetector, expand_blocks, full_blocks, one_sided, two_sided
 from forgebench.plugin.contract import Detector, ImageInput
 
 SIGMA_MINUS_3 = 0.04742587  # σ(−3): the abstain value at the default z0

@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 from builders import paste_uncompressed
-from forgebench.detectors.classic.ela import PLUGIN, ElaOptions, ela_probability, error_level
 from PIL import Image
 from skimage import data
 
+from forgebench.detectors.classic.ela import PLUGIN, ElaOptions, ela_probability, error_level
 from forgebench.plugin.contract import ImageInput
 
 

@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import pytest
 from builders import jpeg_roundtrip, paste_uncompressed
+from skimage import data
+
 from forgebench.detectors.classic.jpeg import (
     PLUGIN,
     ZIGZAG,
@@ -15,8 +17,6 @@ from forgebench.detectors.classic.jpeg import (
     block_dct,
     period,
 )
-from skimage import data
-
 from forgebench.plugin.contract import ImageInput
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import pywt
-from forgebench.detectors.classic.noise import HH_LAG, IMAGE_BLOCK, PLUGIN, Noi1Options, noi1_probability, noise_level
 
+from forgebench.detectors.classic.noise import HH_LAG, IMAGE_BLOCK, PLUGIN, Noi1Options, noi1_probability, noise_level
 from forgebench.plugin.contract import ImageInput
 
 HEIGHT, WIDTH = 203, 317

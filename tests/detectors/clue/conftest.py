@@ -8,6 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before diffusers is imported: a 
 
 import pytest
 import torch
+
 from forgebench.detectors.clue.config import preset
 from forgebench.detectors.clue.model import CLUE
 

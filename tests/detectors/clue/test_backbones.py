@@ -9,11 +9,12 @@ import shutil
 import pytest
 import torch
 from diffusers import AutoencoderKL, SD3Transformer2DModel
+from torch.nn import functional as F
+
 from forgebench.detectors.clue import backbones
 from forgebench.detectors.clue.backbones import WeightsError
 from forgebench.detectors.clue.config import TINY, preset
 from forgebench.detectors.clue.model import CLUE
-from torch.nn import functional as F
 
 
 @pytest.fixture

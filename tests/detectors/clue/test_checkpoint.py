@@ -10,10 +10,11 @@ import json
 
 import pytest
 import torch
-from forgebench.detectors.clue import checkpoint
-from forgebench.detectors.clue.checkpoint import CheckpointError
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+from forgebench.detectors.clue import checkpoint
+from forgebench.detectors.clue.checkpoint import CheckpointError
 
 CPU = torch.device("cpu")
 

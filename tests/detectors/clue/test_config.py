@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from forgebench.detectors.clue.config import TINY, CLUEConfig, preset
 
 

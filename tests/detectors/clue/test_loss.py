@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from forgebench.detectors.clue.config import Loss
 from forgebench.detectors.clue.loss import clue_loss
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from forgebench.detectors.clue.loss import clue_loss
 
 CPU = torch.device("cpu")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from forgebench.detectors.clue import noise
 
 CPU = torch.device("cpu")

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.backbones import WeightsError
 from forgebench.detectors.clue.plugin import PLUGIN, CLUEOptions, square_input, square_pixels
-
 from forgebench.evaluation.configure import configure
 from forgebench.plugin.contract import ImageInput
 

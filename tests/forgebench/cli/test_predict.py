@@ -12,7 +12,7 @@ from PIL import Image
 
 from forgebench.cli import predict as predict_module
 from forgebench.plugin import registry
-from forgebench.plugin.contract import DetectorCard, DetectorPlugin, Prediction
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, Prediction
 from forgebench.plugin.registry import Registry
 
 
@@ -21,10 +21,8 @@ class NoOptions:
     """The scripted detector takes no options."""
 
 
-class Scripted:
+class Scripted(Detector):
     """Left half p = 0.9; raises for an image named ``raise*`` and returns p = 1.5 for one named ``over*``."""
-
-    weights_digest = None
 
     def predict(self, batch):
         (item,) = batch

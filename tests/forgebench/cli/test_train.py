@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from builders import pairs_dataset
-from forgebench.detectors.clue.train import train_from
 
+from forgebench.detectors.clue.train import train_from
 from forgebench.plugin import registry
 from forgebench.plugin.contract import TrainerPlugin
 from forgebench.plugin.registry import TRAINER_GROUP, Registry

@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+from forgebench.data.decode import MaskRule
+from forgebench.data.manifest import Sample
+from forgebench.data.training import TrainingImage
 from forgebench.detectors.clue.train.data import (
-    Item,
     TrainingImages,
     augment,
     balanced_sampler,
@@ -19,13 +22,10 @@ from forgebench.detectors.clue.train.data import (
 )
 from forgebench.detectors.clue.train.settings import Augment
 
-from forgebench.data.decode import MaskRule
-from forgebench.data.manifest import Sample
 
-
-def item(dataset: str, index: int) -> Item:
+def item(dataset: str, index: int) -> TrainingImage:
     sample = Sample(dataset, f"{dataset}/{index}.png", Path(f"{index}.png"), None, "authentic")
-    return Item(sample, MaskRule())
+    return TrainingImage(sample, MaskRule())
 
 
 def test_hold_out_is_fixed_disjoint_and_about_the_asked_share():
@@ -84,4 +84,4 @@ def test_unreadable_image_fails_with_its_path(tmp_path):
     broken.write_bytes(b"not an image")
     sample = Sample("d", "d/broken.png", broken, None, "authentic")
     with pytest.raises(ValueError, match=r"broken\.png"):
-        TrainingImages([Item(sample, MaskRule())], 32, 32, None)[0]
+        TrainingImages([TrainingImage(sample, MaskRule())], 32, 32, None)[0]

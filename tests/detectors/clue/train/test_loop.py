@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 from builders import pairs_dataset
+
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.config import preset
 from forgebench.detectors.clue.loss import clue_loss

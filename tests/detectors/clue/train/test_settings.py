@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from forgebench.detectors.clue.train.loop import model_config
 from forgebench.detectors.clue.train.settings import TrainConfig, load_settings
 

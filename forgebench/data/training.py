@@ -1,0 +1,61 @@
+"""Catalog images with their ground truth, for plugins that train: the one way a plugin reaches the data layer.
+
+A trainer names datasets or suites (built-in or from extra catalog files) and gets every image of them, each with
+the rule that reads its mask; :meth:`TrainingImage.read` decodes the pair exactly as an evaluation run does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from forgebench.data.catalog import load_catalog
+from forgebench.data.decode import MaskRule, read_mask, read_rgb
+from forgebench.data.manifest import Sample, build_manifest
+
+
+@dataclass(frozen=True)
+class TrainingImage:
+    """One catalogued image: ``sample`` names it (``image_id``, ``dataset``, ``label``, ``image``, ``mask``) and
+    ``rule`` says which mask values are forged."""
+
+    sample: Sample
+    rule: MaskRule = field(default_factory=MaskRule)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """H×W×3 uint8 RGB pixels and the H×W boolean forged mask (all false for an authentic image).
+
+        Raises ``ValueError`` naming the mask when its size differs from the image's: training needs aligned pairs.
+        """
+        pixels = read_rgb(self.sample.image)
+        if self.sample.mask is None:
+            return pixels, np.zeros(pixels.shape[:2], bool)
+        forged = read_mask(self.sample.mask, self.rule).forged
+        if forged.shape != pixels.shape[:2]:
+            raise ValueError(f"{self.sample.mask}: mask is {forged.shape[::-1]}, image is {pixels.shape[1::-1]} (w×h)")
+        return pixels, forged
+
+
+def training_images(
+    names: Sequence[str], data_root: Path | None = None, catalogs: Sequence[Path] = ()
+) -> dict[str, list[TrainingImage]]:
+    """Every image of the datasets ``names`` asks for, by dataset name.
+
+    Parameters:
+        names: Catalog dataset names or suite names (a suite stands for its datasets).
+        data_root: Where the datasets live (default: ``--data-root``'s default, see ``forgebench list datasets``).
+        catalogs: Extra catalog YAML files, read after the built-in one.
+
+    Raises the catalog's error for an unknown name and ``DatasetMissingError`` for a dataset that is not on disk.
+    """
+    catalog = load_catalog(tuple(catalogs))
+    found: dict[str, list[TrainingImage]] = {}
+    for name in names:
+        specs = catalog.resolve(name) if name in catalog.suites else catalog.resolve(None, (name,))
+        for spec in specs:
+            manifest = build_manifest(spec, data_root)
+            found[spec.name] = [TrainingImage(sample, spec.mask_rule) for sample in manifest.samples]
+    return found

@@ -1,0 +1,71 @@
+"""The results store: columns derived from the record type, schema versions, and stores of the first layout."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from builders import pairs_dataset
+
+from forgebench.analysis import leaderboard
+from forgebench.data.catalog import load_catalog
+from forgebench.evaluation.metrics import Confusion, ImageScore
+from forgebench.evaluation.store import RECORD_COLUMNS, SCHEMA_VERSION, Record, Store, StoreVersionError
+from forgebench.render.tables import write_leaderboard
+
+FIRST_LAYOUT = Path(__file__).parents[1] / "fixtures" / "store-v0"
+"""``forgebench.sqlite`` and the leaderboard CSVs written by forgebench before the layered layout (commit bfc4bc8):
+``forgebench run ela|all-forged|noi1 --extra auc`` and ``forgebench run ela --perturb jpeg:q=70`` on the dataset of
+``builders.pairs_dataset`` (5 tampered, 2 authentic), then ``forgebench leaderboard``."""
+
+
+def test_a_store_of_the_first_layout_opens_and_gives_the_same_tables(tmp_path):
+    shutil.copy(FIRST_LAYOUT / "forgebench.sqlite", tmp_path)
+    catalog = load_catalog((pairs_dataset(tmp_path / "data"),))
+    with Store(tmp_path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        board = leaderboard.build(store, catalog, ["tiny"])
+        jpeg = leaderboard.build(store, catalog, ["tiny"], "jpeg(q=70,ss=420)")
+    write_leaderboard(board, tmp_path / "out")
+    for name in ("leaderboard.csv", "leaderboard-long.csv"):
+        assert (tmp_path / "out" / name).read_text() == (FIRST_LAYOUT / name).read_text(), name
+    assert sorted(board.labels()) == ["all-forged", "ela", "noi1"]
+    assert [c.detector for c in jpeg.cells] == ["ela"] and jpeg.cells[0].score.n_tampered == 5
+
+
+def test_records_round_trip_through_the_derived_columns(tmp_path):
+    scored = ImageScore(Confusion(3, 1, 2, 94), score=0.75, f1=6 / 9, iou=0.5, auc=0.9, f1_inv=0.7, iou_inv=0.55)
+    records = [
+        Record("d/a.png", "tampered", "ok", height=10, width=10, scored=scored, notes="n", map_file="maps/a.png"),
+        Record("d/b.png", "tampered", "error", message="cannot identify image file"),
+    ]
+    with Store(tmp_path) as store:
+        evaluation = store.evaluation(
+            {"detector": "x", "fingerprint": "f", "dataset": "d", "perturbation": "clean", "seed": 0,
+             "manifest_digest": "m"}, {},
+        )  # fmt: skip
+        store.add(evaluation, records)
+        assert store.records(evaluation) == records
+        stored = [row[1] for row in store._db.execute("PRAGMA table_info(records)")]
+    assert stored == ["evaluation", *RECORD_COLUMNS]
+    assert RECORD_COLUMNS[6:10] == ("tp", "fp", "fn", "tn") and "auc" in RECORD_COLUMNS
+
+
+def test_a_store_missing_a_metric_column_gets_it(tmp_path):
+    shutil.copy(FIRST_LAYOUT / "forgebench.sqlite", tmp_path)
+    with sqlite3.connect(tmp_path / "forgebench.sqlite") as db:
+        db.execute("ALTER TABLE records DROP COLUMN iou_inv")
+    with Store(tmp_path) as store:
+        columns = [row[1] for row in store._db.execute("PRAGMA table_info(records)")]
+        records = [r for e in store.evaluations() for r in store.records(e)]
+    assert "iou_inv" in columns and len(records) == 4 * 7
+    assert all(r.scored is None or r.scored.iou_inv is None for r in records)
+
+
+def test_a_store_of_a_newer_forgebench_is_refused_with_its_path(tmp_path):
+    with sqlite3.connect(tmp_path / "forgebench.sqlite") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreVersionError, match=r"forgebench\.sqlite was written by a newer forgebench"):
+        Store(tmp_path)
