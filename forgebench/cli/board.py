@@ -24,6 +24,13 @@ from forgebench.render.tables import protocol_lines, write_leaderboard, write_ro
 
 def show_leaderboard(board: leaderboard.Leaderboard, out_dir: Path) -> None:
     """Print the leaderboard tables and the protocol lines, and write the Markdown and CSV files."""
+    print_leaderboard(board)
+    written = write_leaderboard(board, out_dir)
+    console.print("Written: " + ", ".join(str(p) for p in written))
+
+
+def print_leaderboard(board: leaderboard.Leaderboard) -> None:
+    """The leaderboard tables on screen, then the protocol lines."""
     tables = [_rich_table(board)]
     if any(cell.score.n_authentic for cell in board.cells):
         tables.append(_authentic_table(board))
@@ -33,8 +40,6 @@ def show_leaderboard(board: leaderboard.Leaderboard, out_dir: Path) -> None:
         _print_if_it_fits(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
     for line in protocol_lines(board):
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
-    written = write_leaderboard(board, out_dir)
-    console.print("Written: " + ", ".join(str(p) for p in written))
 
 
 def _rich_table(board: leaderboard.Leaderboard) -> Table:
@@ -90,14 +95,15 @@ def show_robustness(robustness: Robustness, out_dir: Path, tables: bool = True, 
     """Print the weighted-F1 summary and the Table-2-shaped tables that fit and write them; write the plot."""
     written = []
     if tables:
-        _print_robustness(robustness)
+        print_robustness(robustness)
         written += write_robustness(robustness, out_dir)
     if plot:
         written.append(robustness_plot(robustness, out_dir / f"robustness-{robustness.grid.name}.png"))
     console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
 
 
-def _print_robustness(robustness: Robustness) -> None:
+def print_robustness(robustness: Robustness) -> None:
+    """The weighted-F1 summary and the Table-2-shaped tables that fit the terminal."""
     grid = robustness.grid
     summary = _detector_columns(
         f"Robustness ({grid.name}): weighted-average F1 at threshold {PROTOCOL['threshold']}, "

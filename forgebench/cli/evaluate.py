@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from forgebench.analysis import leaderboard as boards
-from forgebench.cli.board import show_grids, show_leaderboard
+from forgebench.cli.board import print_leaderboard, print_robustness, show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
     BootstrapSeedOption,
@@ -48,19 +48,14 @@ from forgebench.cli.jobs import (
 )
 from forgebench.data import paths
 from forgebench.data.catalog import CatalogError
-from forgebench.data.manifest import DatasetMissingError, build_manifest, dataset_root
-from forgebench.data.synthetic import describe
-from forgebench.evaluation.grids import load_grid
+from forgebench.data.manifest import DatasetMissingError, build_manifest
+from forgebench.demo import run_demo
 from forgebench.evaluation.metrics import EXTRA_COLUMNS
 from forgebench.evaluation.perturb import CLEAN
 from forgebench.evaluation.rescore import ManifestChangedError
 from forgebench.evaluation.rescore import rescore as rescore_evaluation
-from forgebench.evaluation.runner import Job
+from forgebench.evaluation.runner import Job, RunSummary
 from forgebench.evaluation.store import Store
-from forgebench.plugin import registry
-from forgebench.render.report import PageSettings, write_page
-
-DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "all-pristine")
 
 
 def run(
@@ -190,35 +185,20 @@ def demo(
     and plot (robustness-demo.md/.csv/.png) are written next to the leaderboard.
     """
     started = time.perf_counter()
-    loaded = catalog_from(None)
-    specs = loaded.resolve("synthetic")
-    results_dir = paths.results_dir(results)
-    with console.status("preparing the synthetic suite (generated once from bundled photographs)…"):
-        suites = {dataset_root(spec).parents[1] for spec in specs}  # <suite>/<split>/<kind>
-    for suite_root in sorted(suites):
-        console.print(describe(suite_root), highlight=False)
-    grid = load_grid("demo")
-    points = tuple(grid.specs()) if sweep else (CLEAN,)
-    jobs = [Job(detector, tuple(specs), results_dir, limit=limit, perturbations=points) for detector in DEMO_DETECTORS]
-    for name, trainer in registry.trainers if train else ():
-        if trainer.demo is not None:
-            console.print(f"[bold]{name}[/]: training its demo model on the synthetic train split (once, then cached)")
-            try:
-                checkpoint = trainer.demo(paths.home() / "models")
-            except Exception as error:  # noqa: BLE001 — a failing plugin must not cost the baselines' leaderboard
-                errors.print(f"[yellow]{name}: no demo model ({type(error).__name__}: {error})[/]", highlight=False)
-                continue
-            options = (f"checkpoint={checkpoint}",)
-            jobs.append(Job(name, tuple(specs), results_dir, options=options, limit=limit, perturbations=points))
-    for job in jobs:
-        print_summary(execute(job))
-    with Store(results_dir) as store:
-        board = boards.build(store, loaded, [s.name for s in specs])
-    show_leaderboard(board, results_dir)
-    if sweep:
-        show_grids([grid], [s.name for s in specs], 0, results_dir, results_dir, loaded, plot=True)
-    if page:
-        with Store(results_dir) as store, console.status("writing the HTML report…"):
-            written = write_page([store], loaded, results_dir / "report", PageSettings(datasets=board.datasets))
-        console.print(f"Report: {written} (open it in a browser)", highlight=False)
+
+    def execute_and_summarise(job: Job) -> RunSummary:
+        summary = execute(job)
+        print_summary(summary)
+        return summary
+
+    outcome = run_demo(
+        paths.results_dir(results), limit, train, sweep, page, execute_and_summarise,
+        notify=lambda message: console.print(message, highlight=False),
+    )  # fmt: skip
+    print_leaderboard(outcome.board)
+    if outcome.robustness is not None:
+        print_robustness(outcome.robustness)
+    console.print("Written: " + ", ".join(str(p) for p in outcome.written), highlight=False)
+    if outcome.report is not None:
+        console.print(f"Report: {outcome.report} (open it in a browser)", highlight=False)
     console.print(f"Demo finished in {time.perf_counter() - started:.1f} s.")
