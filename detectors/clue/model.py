@@ -17,6 +17,25 @@ from forgebench.detectors.clue.sd3_branch import SD3Features
 
 
 class CLUE(nn.Module):
+    """CLUE: forensic features from a LoRA-tuned SD3 transformer on Rectified-Flow-noised VAE latents, fused with
+    a LoRA-tuned SAM image encoder's features, and a light head that outputs per-pixel forgery logits.
+
+    The input is a square image in [0, 1] of side :attr:`input_size`; each branch resizes it to its own size
+    (``config.sd3.size``, ``config.sam.size``). The SD3 branch encodes it with the frozen VAE, adds noise at
+    ``config.levels`` levels (one transformer pass over B·K rows) and averages the final image tokens over the
+    levels; the SAM branch runs the image encoder. :class:`Fusion` projects each branch, brings it to SAM's grid
+    and mixes them; :class:`Head` predicts one logit per pixel at ``input_size``.
+
+    Parameters:
+        config: The whole model (see :mod:`forgebench.detectors.clue.config` and its presets ``paper``,
+            ``paper-max`` and ``tiny``). ``config.sd3.weights`` / ``config.sam.weights`` say where pretrained
+            backbones come from: a hub id or local diffusers folder for SD3, an official checkpoint for SAM, or
+            ``random`` (architecture from the config, seeded by ``init_seed``). Loading never happens at import.
+
+    Only LoRA, fusion and head train (:meth:`trainable`); ``tune: full`` makes a backbone trainable instead, and
+    ``tune: frozen`` removes its LoRA. Call :meth:`train_noise` or :meth:`eval_noise` for the noise inputs.
+    """
+
     def __init__(self, config: CLUEConfig) -> None:
         super().__init__()
         self.config = config
@@ -38,10 +57,14 @@ class CLUE(nn.Module):
         noise: torch.Tensor | None = None,
         one_level_per_call: bool = False,
     ) -> torch.Tensor:
-        """Logits (B, 1, S, S) for images (B, 3, H, W) in [0, 1]; S = 16 × the finest branch grid = ``input_size``.
+        """Logits (B, 1, S, S), S = ``input_size`` (16 × the finest branch grid).
 
-        ``levels`` (B, K) and ``noise`` (B, K, C, h, w) drive the SD3 branch; see :meth:`train_noise` and
-        :meth:`eval_noise`. ``one_level_per_call`` runs the transformer once per noise level (the slow reference).
+        Parameters:
+            images: (B, 3, H, W) in [0, 1]; resized to each branch's square size.
+            levels: (B, K) noise levels u in (0, 1) for the SD3 branch (None only without SD3 or noise).
+            noise: (B, K, C, h, w) Gaussian noise on the latent grid, matching ``levels``.
+            one_level_per_call: Run the transformer once per noise level (the slow reference path) instead of
+                one batched pass over B·K rows; the outputs are the same.
         """
         features = []
         if self.sd3 is not None:

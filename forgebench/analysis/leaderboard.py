@@ -1,7 +1,10 @@
-"""Leaderboards: stored records → the paper's table shape (per-dataset F1/IoU and weighted average).
+"""Leaderboards: stored records → the paper's table shape (per-dataset F1/IoU and weighted average), with what a
+reader needs to interpret it (counts used as weights, missing datasets, expected counts) and bootstrap intervals.
 
-Every output states the protocol, the counts used as weights, the datasets missing and any
-dataset whose scored count differs from the catalog's expected count.
+Intervals: a cell's F1 and IoU share one set of image resamples; the weighted average combines the datasets'
+resampled means with their image counts as weights (a stratified bootstrap, see :mod:`forgebench.analysis.bootstrap`).
+Draws are keyed by dataset and detector fingerprint, so adding a detector or a dataset changes no other interval.
+The Markdown and CSV files are written by :mod:`forgebench.render.tables`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,7 @@ import pandas as pd
 
 from forgebench.analysis.bootstrap import Settings, percentile_interval, pooled_means, resample_means, rng
 from forgebench.data.catalog import Catalog
-from forgebench.evaluation.metrics import (
-    AVERAGE,
-    EXTRA_FIELDS,
-    DatasetScore,
-    aggregate,
-    weighted_average,
-)
+from forgebench.evaluation.metrics import AVERAGE, EXTRA_FIELDS, DatasetScore, aggregate, weighted_average
 from forgebench.evaluation.perturb import stored_seed
 from forgebench.evaluation.store import Evaluation, Record, Store
 

@@ -21,6 +21,7 @@ from forgebench.render.markdown import grouped_markdown_table, interval_text, ma
 
 
 def protocol_lines(board: Leaderboard) -> list[str]:
+    """What a reader needs beside the table: the protocol, the weights, missing datasets and incomplete cells."""
     weights = board.weights()
     lines = [
         f"Protocol: pixel F1/IoU at fixed threshold ({PROTOCOL['comparator']}, threshold {PROTOCOL['threshold']}), "

@@ -22,7 +22,13 @@ from forgebench.plugin.options import from_pairs, options_dict
 
 DETECTORS = registry.detectors.names()
 PERTURBATIONS = registry.perturbations.names()
-EXAMPLES = {"jpeg": "jpeg:q=70", "blur": "blur:k=5", "noise": "noise:sigma=3", "resize": "resize:s=0.5", "osn": "osn:wechat"}
+EXAMPLES = {
+    "jpeg": "jpeg:q=70",
+    "blur": "blur:k=5",
+    "noise": "noise:sigma=3",
+    "resize": "resize:s=0.5",
+    "osn": "osn:wechat",
+}
 """A valid spec for each perturbation whose parameters need a value."""
 IMAGES = [
     ImageInput("d/a.png", np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)),

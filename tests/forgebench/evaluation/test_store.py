@@ -15,7 +15,7 @@ from forgebench.evaluation.metrics import Confusion, ImageScore
 from forgebench.evaluation.store import RECORD_COLUMNS, SCHEMA_VERSION, Record, Store, StoreVersionError
 from forgebench.render.tables import write_leaderboard
 
-FIRST_LAYOUT = Path(__file__).parents[1] / "fixtures" / "store-v0"
+FIRST_LAYOUT = Path(__file__).parents[2] / "fixtures" / "store-v0"
 """``forgebench.sqlite`` and the leaderboard CSVs written by forgebench before the layered layout (commit bfc4bc8):
 ``forgebench run ela|all-forged|noi1 --extra auc`` and ``forgebench run ela --perturb jpeg:q=70`` on the dataset of
 ``builders.pairs_dataset`` (5 tampered, 2 authentic), then ``forgebench leaderboard``."""
