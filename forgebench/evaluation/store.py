@@ -8,6 +8,7 @@ Records are committed batch by batch, so an interrupted run loses nothing alread
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 import types
@@ -65,50 +66,58 @@ class Record:
     map_file: str | None = None
 
 
-def columns(kind: type, nullable: bool = False) -> list[tuple[str, str]]:
+@functools.cache
+def columns(kind: type, nullable: bool = False) -> tuple[tuple[str, str], ...]:
     """(name, SQL declaration) of every column of dataclass ``kind``, nested dataclasses flattened in place (the
     columns of an optional part are all nullable)."""
-    found = []
-    hints = typing.get_type_hints(kind)
-    for f in fields(kind):
-        hint, optional = _plain(hints[f.name])
-        if dataclasses.is_dataclass(hint):
-            found += columns(hint, nullable or optional)
+    found: list[tuple[str, str]] = []
+    for name, nested, optional in _parts(kind):
+        if nested is not None:
+            found += columns(nested, nullable or optional)
         else:
-            found.append((f.name, _SQL_TYPES[hint] + ("" if nullable or optional else " NOT NULL")))
-    return found
+            hint = _plain(typing.get_type_hints(kind)[name])[0]
+            found.append((name, _SQL_TYPES[hint] + ("" if nullable or optional else " NOT NULL")))
+    return tuple(found)
 
 
-def flatten(record: Record) -> list[object]:
-    """The record's values in ``RECORD_COLUMNS`` order."""
+def flatten(record: Any) -> list[object]:
+    """A record's values in ``RECORD_COLUMNS`` order (for any dataclass: its values in ``columns`` order)."""
     values: list[object] = []
-    for f in fields(record):
-        value = getattr(record, f.name)
-        nested = _plain(typing.get_type_hints(type(record))[f.name])[0]
-        if dataclasses.is_dataclass(nested):
-            values += flatten(value) if value is not None else [None] * len(columns(nested))
-        else:
+    for name, nested, _ in _parts(type(record)):
+        value = getattr(record, name)
+        if nested is None:
             values.append(value)
+        else:
+            values += flatten(value) if value is not None else [None] * len(columns(nested))
     return values
 
 
 def unflatten(kind: type, row: dict[str, Any]) -> Any:
     """Rebuild dataclass ``kind`` from a row keyed by column; an optional nested part whose columns are all NULL
     is None."""
-    hints = typing.get_type_hints(kind)
     values = {}
-    for f in fields(kind):
-        hint, optional = _plain(hints[f.name])
-        if not dataclasses.is_dataclass(hint):
-            values[f.name] = row[f.name]
-        elif optional and all(row[name] is None for name, _ in columns(hint)):
-            values[f.name] = None
+    for name, nested, optional in _parts(kind):
+        if nested is None:
+            values[name] = row[name]
+        elif optional and all(row[column] is None for column, _ in columns(nested)):
+            values[name] = None
         else:
-            values[f.name] = unflatten(hint, row)
+            values[name] = unflatten(nested, row)
     return kind(**values)
 
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+
+@functools.cache
+def _parts(kind: type) -> tuple[tuple[str, type | None, bool], ...]:
+    """(name, the nested dataclass or None, whether optional) of each field of dataclass ``kind``."""
+    hints = typing.get_type_hints(kind)
+    parts = []
+    for f in fields(kind):
+        hint, optional = _plain(hints[f.name])
+        parts.append((f.name, hint if dataclasses.is_dataclass(hint) else None, optional))
+    return tuple(parts)
 
 
 def _plain(hint: Any) -> tuple[Any, bool]:
