@@ -19,27 +19,26 @@ from forgebench.data.training import TrainingImage, training_images
 from forgebench.detectors.clue.plugin import square_input
 from forgebench.detectors.clue.train.settings import Augment, Data
 
-Item = TrainingImage
-"""A training or validation image with its mask rule."""
-
 
 def unit_hash(image_id: str, salt: str) -> float:
     """A fixed pseudo-random number in [0, 1) per image id (subsets and hold-outs that never change)."""
     return zlib.crc32(f"{salt}:{image_id}".encode()) / 2**32
 
 
-def collect(names: Sequence[str], data: Data) -> list[Item]:
+def collect(names: Sequence[str], data: Data) -> list[TrainingImage]:
     """The images of ``names`` (datasets or suites), each dataset cut to its configured fraction."""
     root = Path(data.data_root) if data.data_root else None
     found = training_images(names, root, tuple(Path(p) for p in data.catalog))
-    items: list[Item] = []
+    items: list[TrainingImage] = []
     for dataset, images in found.items():
         share = data.fractions.get(dataset, 1.0)
         items += [image for image in images if unit_hash(image.sample.image_id, "subset") < share]
     return items
 
 
-def split(items: list[Item], val: list[Item] | None, fraction: float) -> tuple[list[Item], list[Item]]:
+def split(
+    items: list[TrainingImage], val: list[TrainingImage] | None, fraction: float
+) -> tuple[list[TrainingImage], list[TrainingImage]]:
     """(train, val): ``val`` as given, or a fixed ``fraction`` of ``items`` held out by image id."""
     if val is not None:
         return items, val
@@ -47,7 +46,7 @@ def split(items: list[Item], val: list[Item] | None, fraction: float) -> tuple[l
     return [i for i in items if i.sample.image_id not in held], [i for i in items if i.sample.image_id in held]
 
 
-def balanced_sampler(items: Sequence[Item], size: int, generator: torch.Generator) -> WeightedRandomSampler:
+def balanced_sampler(items: Sequence[TrainingImage], size: int, generator: torch.Generator) -> WeightedRandomSampler:
     """Every dataset drawn equally often: an image's weight is 1 / (images in its dataset)."""
     counts: dict[str, int] = {}
     for item in items:
@@ -82,7 +81,7 @@ def target(forged: np.ndarray, size: int) -> np.ndarray:
 class TrainingImages(Dataset):
     """(image, target) tensors at the model's sizes, augmented when ``augmentation`` is given."""
 
-    def __init__(self, items: Sequence[Item], input_size: int, output_size: int, augmentation: Augment | None):
+    def __init__(self, items: Sequence[TrainingImage], input_size: int, output_size: int, augmentation: Augment | None):
         self.items, self.input_size, self.output_size = list(items), input_size, output_size
         self.augmentation = augmentation
 

@@ -19,11 +19,12 @@ from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from torch.utils.data import DataLoader, RandomSampler
 
+from forgebench.data.training import TrainingImage
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.config import CLUEConfig, preset
 from forgebench.detectors.clue.loss import clue_loss
 from forgebench.detectors.clue.model import CLUE
-from forgebench.detectors.clue.train.data import Item, TrainingImages, balanced_sampler, collect, split
+from forgebench.detectors.clue.train.data import TrainingImages, balanced_sampler, collect, split
 from forgebench.detectors.clue.train.journal import Journal
 from forgebench.detectors.clue.train.settings import TrainConfig
 from forgebench.detectors.clue.train.state import Progress, load_state, save_state
@@ -38,7 +39,7 @@ def model_config(settings: TrainConfig) -> CLUEConfig:
     return preset(changes.pop("preset", "paper"), changes)
 
 
-def training_items(settings: TrainConfig) -> tuple[list[Item], list[Item]]:
+def training_items(settings: TrainConfig) -> tuple[list[TrainingImage], list[TrainingImage]]:
     """(train, validation) items from the catalog as the data settings choose them."""
     items = collect(settings.data.train, settings.data)
     held_out = collect(settings.data.val, settings.data) if settings.data.val else None
@@ -48,7 +49,7 @@ def training_items(settings: TrainConfig) -> tuple[list[Item], list[Item]]:
     return train_items, val_items
 
 
-def make_loader(settings: TrainConfig, items: list[Item], size: int) -> DataLoader:
+def make_loader(settings: TrainConfig, items: list[TrainingImage], size: int) -> DataLoader:
     images = TrainingImages(items, size, size, settings.augment)
     generator = torch.Generator().manual_seed(settings.seed)
     draws = settings.data.epoch_size or len(items)

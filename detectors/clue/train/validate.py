@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from forgebench.data.training import TrainingImage
 from forgebench.detectors.clue.model import CLUE
 from forgebench.detectors.clue.plugin import predict_maps
-from forgebench.detectors.clue.train.data import Item
 from forgebench.evaluation.metrics import ImageScore, aggregate, score_image, weighted_average
 
 
@@ -19,7 +19,7 @@ class Validation:
     """dataset → (tampered images, F1, IoU)."""
 
 
-def validate(model: CLUE, items: Sequence[Item], batch: int, bf16: bool) -> Validation | None:
+def validate(model: CLUE, items: Sequence[TrainingImage], batch: int, bf16: bool) -> Validation | None:
     """Score ``model`` on ``items`` exactly as ``forgebench run`` would; None without tampered images."""
     was_training = model.training
     model.eval()
