@@ -8,6 +8,8 @@ threshold-free columns (AUC, best threshold) are exact up to the 1/255 quantisat
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -29,7 +31,8 @@ def dequantise(levels: np.ndarray) -> np.ndarray:
 
 def save_map(path: Path, probability: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp.png")
+    # One temporary name per process and thread: writers of the same map never share a file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.png")
     if not cv2.imwrite(str(temporary), quantise(probability)):
         raise OSError(f"Cannot write map {temporary}")
     temporary.replace(path)

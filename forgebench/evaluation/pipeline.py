@@ -7,7 +7,7 @@ image, so nothing depends on which thread did what.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -27,7 +27,7 @@ class Pools:
 
 
 def scored_in_order(
-    batches: Sequence[Sequence[Sample]],
+    batches: Iterable[Sequence[Sample]],
     load: Callable[[Sample], Loaded | Record],
     detect: Callable[[list[Loaded]], list[Future[Record]]],
     pools: Pools,
@@ -36,7 +36,7 @@ def scored_in_order(
     """Each batch's records, in order.
 
     Parameters:
-        batches: The samples to evaluate, batch by batch.
+        batches: The samples to evaluate, batch by batch (read as the loaders reach them).
         load: Runs on the loader threads; returns what ``detect`` takes, or a finished record for a sample that
             cannot go further (unreadable, invalid), which then skips detection.
         detect: Runs the detector on one batch's loaded items on a detect thread and hands each image's scoring
@@ -74,7 +74,7 @@ def _records(failed: list[Future[Record]], detected: Future[list[Future[Record]]
 
 
 def _prefetched(
-    batches: Sequence[Sequence[Sample]],
+    batches: Iterable[Sequence[Sample]],
     load: Callable[[Sample], Loaded | Record],
     loaders: ThreadPoolExecutor,
     ahead: int,

@@ -14,9 +14,9 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -31,7 +31,7 @@ from forgebench.evaluation.mapcache import save_map
 from forgebench.evaluation.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
 from forgebench.evaluation.perturb import CLEAN, Chain, parse_chain
 from forgebench.evaluation.pipeline import Pools, finished, scored_in_order
-from forgebench.evaluation.store import Evaluation, Record, Store
+from forgebench.evaluation.store import Evaluation, Record, Store, new_holder
 from forgebench.evaluation.versions import package_versions
 from forgebench.plugin.contract import Detector, ImageInput, Prediction
 from forgebench.plugin.options import options_dict
@@ -144,9 +144,11 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "versions": package_versions(),
     }
     threads = max(1, job.workers)
+    holder = new_holder()  # this run's name on the images it claims (see Store.claim)
     with (
         ThreadPoolExecutor(threads, thread_name_prefix="forgebench-load") as loaders,
         ThreadPoolExecutor(threads, thread_name_prefix="forgebench-score") as scorers,
+        _released(store, holder),
     ):
         pools = Pools(loaders, scorers)
         for chain in chains:
@@ -162,10 +164,19 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
                 facts = {"perturbation": key["perturbation"], "seed": key["seed"], "dataset": _dataset_facts(manifest)}
                 evaluation = store.evaluation(key, context | facts)
                 calls_before = detector.calls
-                outcome = _evaluate(job, store, evaluation, manifest, detector, chain, pools, progress)
+                outcome = _evaluate(job, store, evaluation, manifest, detector, chain, pools, holder, progress)
                 outcome.calls = detector.calls - calls_before
                 summary.outcomes.append(outcome)
     return summary
+
+
+@contextmanager
+def _released(store: Store, holder: str) -> Iterator[None]:
+    """On the way out, however it goes, the claims ``holder`` still has are dropped for the next run to take."""
+    try:
+        yield
+    finally:
+        store.release(holder)
 
 
 class _Detector:
@@ -217,6 +228,7 @@ def _evaluate(
     detector: _Detector,
     chain: Chain,
     pools: Pools,
+    holder: str,
     progress: Progress | None,
 ) -> DatasetOutcome:
     selected = select(manifest.samples, job.limit)
@@ -230,19 +242,35 @@ def _evaluate(
     label = manifest.spec.name if chain.is_clean else f"{manifest.spec.name} · {chain.canonical_id}"
     advance = progress(label, len(mine), outcome.skipped) if progress and todo else None
     map_root = job.results / "maps" / str(evaluation.id)
-    batches = [todo[start : start + job.batch_size] for start in range(0, len(todo), job.batch_size)]
+    batches = _claimed(store, evaluation, todo, job.batch_size, holder, including_errors=not job.retry_errors)
     load = partial(_load, manifest=manifest, chain=chain, seed=job.seed)
     detect = partial(_run_detector, detector=detector, job=job, map_root=map_root, scorers=pools.scorers)
     with closing(scored_in_order(batches, load, detect, pools, detector.in_flight)) as stream:
         for records in stream:
-            store.add(evaluation, records)
+            store.add(evaluation, records, holder)
             for record in records:
                 outcome.scored += record.status == "ok"
                 outcome.errors += record.status == "error"
                 outcome.invalid += record.status == "invalid"
             if advance:
                 advance(len(records))
+    elsewhere = len(todo) - outcome.scored - outcome.errors - outcome.invalid  # claimed by other processes
+    outcome.skipped += elsewhere
+    if advance and elsewhere:
+        advance(elsewhere)
     return outcome
+
+
+def _claimed(
+    store: Store, evaluation: Evaluation, todo: Sequence[Sample], size: int, holder: str, *, including_errors: bool
+) -> Iterator[list[Sample]]:
+    """``todo`` in batches of ``size``, each cut to the images this process claims in the store as it is reached,
+    so that processes sharing a results folder split the images instead of scoring them twice."""
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
+        mine = set(store.claim(evaluation, [s.image_id for s in chunk], holder, including_errors=including_errors))
+        if mine:
+            yield [sample for sample in chunk if sample.image_id in mine]
 
 
 def select(samples: Sequence[Sample], limit: int | None) -> list[Sample]:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
+import socket
 import sqlite3
+import time
 import types
 import typing
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +43,20 @@ CREATE TABLE IF NOT EXISTS evaluations (
     UNIQUE (fingerprint, dataset, perturbation, seed, manifest_digest)
 );
 """
+
+
+CLAIMS = """
+CREATE TABLE IF NOT EXISTS claims (
+    evaluation INTEGER NOT NULL,
+    image_id TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (evaluation, image_id)
+);
+"""
+LEASE_SECONDS = 600.0
+"""How long a claim on an image lasts without its holder committing anything; a holder that has died on this
+machine loses its claims at once."""
 
 
 class StoreVersionError(RuntimeError):
@@ -164,7 +182,7 @@ class Store:
                 f"{SCHEMA_VERSION}): upgrade forgebench, or give --results another folder"
             )
         with self._db:
-            self._db.executescript(EVALUATIONS)
+            self._db.executescript(EVALUATIONS + CLAIMS)
             declared = ", ".join(f"{name} {kind}" for name, kind in columns(Record))
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS records (evaluation INTEGER NOT NULL REFERENCES evaluations(id), "
@@ -206,15 +224,71 @@ class Store:
         query = "SELECT image_id FROM records WHERE evaluation=?" + ("" if including_errors else " AND status!='error'")
         return {row[0] for row in self._db.execute(query, [evaluation.id])}
 
-    def add(self, evaluation: Evaluation, records: Iterable[Record]) -> None:
-        """Insert or replace records in one transaction."""
-        rows = [[evaluation.id, *flatten(r)] for r in records]
+    def add(self, evaluation: Evaluation, records: Iterable[Record], holder: str | None = None) -> None:
+        """Insert or replace records in one transaction, releasing ``holder``'s claims on them.
+
+        A scored ("ok") record is never replaced by one that is not: a process that failed on an image another
+        process scored cannot undo that score.
+        """
+        records = list(records)
+        updates = ", ".join(f"{name}=excluded.{name}" for name in RECORD_COLUMNS)
         with self._db:
             self._db.executemany(
-                f"INSERT OR REPLACE INTO records (evaluation, {', '.join(RECORD_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))})",
-                rows,
+                f"INSERT INTO records (evaluation, {', '.join(RECORD_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))}) "
+                f"ON CONFLICT (evaluation, image_id) DO UPDATE SET {updates} "
+                "WHERE records.status != 'ok' OR excluded.status = 'ok'",
+                [[evaluation.id, *flatten(r)] for r in records],
             )
+            if holder is not None:
+                self._db.executemany(
+                    "DELETE FROM claims WHERE evaluation=? AND image_id=? AND holder=?",
+                    [(evaluation.id, r.image_id, holder) for r in records],
+                )
+                self._db.execute("UPDATE claims SET expires=? WHERE holder=?", [time.time() + LEASE_SECONDS, holder])
+
+    def claim(
+        self, evaluation: Evaluation, image_ids: Sequence[str], holder: str, *, including_errors: bool
+    ) -> list[str]:
+        """Of ``image_ids``, those that ``holder`` may score now, claimed for it: not recorded (errors count as
+        recorded when ``including_errors``) and not claimed by another live holder. Claims of holders that died
+        on this machine, or that committed nothing for ``LEASE_SECONDS``, are void."""
+        self._db.execute("BEGIN IMMEDIATE")  # one claimer at a time: two holders never get the same image
+        try:
+            self._drop_void_claims()
+            marks = ", ".join("?" * len(image_ids))
+            errors = "" if including_errors else " AND status != 'error'"
+            done = self._db.execute(
+                f"SELECT image_id FROM records WHERE evaluation=? AND image_id IN ({marks}){errors}",
+                [evaluation.id, *image_ids],
+            )
+            taken = self._db.execute(
+                f"SELECT image_id FROM claims WHERE evaluation=? AND holder!=? AND image_id IN ({marks})",
+                [evaluation.id, holder, *image_ids],
+            )
+            busy = {row[0] for row in done} | {row[0] for row in taken}
+            free = [image_id for image_id in image_ids if image_id not in busy]
+            expires = time.time() + LEASE_SECONDS
+            self._db.executemany(
+                "INSERT OR REPLACE INTO claims (evaluation, image_id, holder, expires) VALUES (?, ?, ?, ?)",
+                [(evaluation.id, image_id, holder, expires) for image_id in free],
+            )
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+        return free
+
+    def release(self, holder: str) -> None:
+        """Drop every claim of ``holder`` (its images go to whoever runs next)."""
+        with self._db:
+            self._db.execute("DELETE FROM claims WHERE holder=?", [holder])
+
+    def _drop_void_claims(self) -> None:
+        self._db.execute("DELETE FROM claims WHERE expires < ?", [time.time()])
+        holders = [row[0] for row in self._db.execute("SELECT DISTINCT holder FROM claims")]
+        dead = [holder for holder in holders if not holder_alive(holder)]
+        self._db.executemany("DELETE FROM claims WHERE holder=?", [(holder,) for holder in dead])
 
     def records(self, evaluation: Evaluation) -> list[Record]:
         rows = self._db.execute(
@@ -226,6 +300,26 @@ class Store:
         """All evaluations, oldest first."""
         for row in self._db.execute("SELECT * FROM evaluations ORDER BY id"):
             yield _evaluation(row)
+
+
+def new_holder() -> str:
+    """A name for this process's claims: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_alive(holder: str) -> bool:
+    """False only for a holder of this machine whose process is gone (others are trusted until their lease ends)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 def _evaluation(row: sqlite3.Row) -> Evaluation:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-from forgebench.evaluation.mapcache import load_map, quantise, save_map
+from forgebench.evaluation.mapcache import load_levels, load_map, quantise, save_map
 
 
 def test_quantisation_preserves_the_strict_threshold():
@@ -22,3 +24,17 @@ def test_round_trip(tmp_path):
     assert restored.shape == (17, 23)
     assert np.abs(restored - probability).max() <= 0.5 / 255 + 1e-6
     assert ((restored > 0.5) == (probability > 0.5)).all()
+
+
+def test_threads_writing_the_same_map_never_collide(tmp_path):
+    """Each writer has its own temporary file; the last complete map wins and no temporary file is left."""
+    path = tmp_path / "maps" / "a.png"
+    maps = [np.full((32, 32), value, np.float32) for value in (0.2, 0.8)]
+
+    def write(index: int) -> None:
+        for _ in range(40):
+            save_map(path, maps[index % 2])
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    assert np.unique(load_levels(path)).size == 1 and sorted(p.name for p in path.parent.iterdir()) == ["a.png"]

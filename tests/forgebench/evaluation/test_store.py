@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,15 @@ from builders import pairs_dataset
 from forgebench.analysis import leaderboard
 from forgebench.data.catalog import load_catalog
 from forgebench.evaluation.metrics import Confusion, ImageScore
-from forgebench.evaluation.store import RECORD_COLUMNS, SCHEMA_VERSION, Record, Store, StoreVersionError
+from forgebench.evaluation.store import (
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    Record,
+    Store,
+    StoreVersionError,
+    holder_alive,
+    new_holder,
+)
 from forgebench.render.tables import write_leaderboard
 
 FIRST_LAYOUT = Path(__file__).parents[2] / "fixtures" / "store-v0"
@@ -69,3 +78,44 @@ def test_a_store_of_a_newer_forgebench_is_refused_with_its_path(tmp_path):
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreVersionError, match=r"forgebench\.sqlite was written by a newer forgebench"):
         Store(tmp_path)
+
+
+def evaluation_of(store: Store):
+    key = {"detector": "x", "fingerprint": "f", "dataset": "d", "perturbation": "clean", "seed": 0,
+           "manifest_digest": "m"}  # fmt: skip
+    return store.evaluation(key, {})
+
+
+def test_a_scored_record_is_never_replaced_by_an_error(tmp_path):
+    scored = ImageScore(Confusion(1, 0, 0, 3), score=0.9, f1=1.0, iou=1.0)
+    good = Record("d/a.png", "tampered", "ok", scored=scored)
+    with Store(tmp_path) as store:
+        evaluation = evaluation_of(store)
+        store.add(evaluation, [Record("d/a.png", "tampered", "error", message="first try failed")])
+        store.add(evaluation, [good])
+        store.add(evaluation, [Record("d/a.png", "tampered", "error", message="[Errno 2] another process's file")])
+        assert store.records(evaluation) == [good]
+        rescored = dataclasses.replace(good, scored=dataclasses.replace(scored, auc=0.5))
+        store.add(evaluation, [rescored])
+        assert store.records(evaluation) == [rescored]
+
+
+def test_claims_split_images_between_holders_and_die_with_their_process(tmp_path):
+    ids = ["d/a.png", "d/b.png", "d/c.png"]
+    with Store(tmp_path) as store:
+        evaluation = evaluation_of(store)
+        first, second = new_holder(), new_holder()
+        assert store.claim(evaluation, ids[:2], first, including_errors=True) == ids[:2]
+        assert store.claim(evaluation, ids, second, including_errors=True) == ["d/c.png"]
+        store.add(evaluation, [Record("d/a.png", "tampered", "error", message="x")], first)
+        # a: recorded; b: first's; c: second's own claim, given again
+        assert store.claim(evaluation, ids, second, including_errors=True) == ["d/c.png"]
+        assert store.claim(evaluation, ids, second, including_errors=False) == ["d/a.png", "d/c.png"]  # errors retried
+        host, _, token = first.split(":")
+        dead = f"{host}:{2**22 + 12345}:{token}"  # above Linux's largest pid: no such process
+        assert not holder_alive(dead) and holder_alive(first)
+        store._db.execute("UPDATE claims SET holder=? WHERE holder=?", [dead, first])
+        store._db.commit()
+        assert store.claim(evaluation, ids, second, including_errors=True) == ["d/b.png", "d/c.png"]
+        store.release(second)
+        assert store._db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
