@@ -87,6 +87,8 @@ def restore(model: CLUE, tensors: dict[str, torch.Tensor], origin: Path | str) -
         )
     with torch.no_grad():
         for name, parameter in trainable.items():
+            if not tensors[name].is_floating_point():
+                raise CheckpointError(f"{origin}: {name} holds {tensors[name].dtype} values, want floating point")
             if tensors[name].shape != parameter.shape:
                 raise CheckpointError(
                     f"{origin}: {name} has shape {tuple(tensors[name].shape)}, want {tuple(parameter.shape)}"
@@ -96,6 +98,8 @@ def restore(model: CLUE, tensors: dict[str, torch.Tensor], origin: Path | str) -
 
 def digest(path: Path) -> str:
     """SHA-256 of the checkpoint file (part of the detector's fingerprint)."""
+    if not path.is_file():
+        raise CheckpointError(f"CLUE checkpoint {path} not found (set --option checkpoint=FILE)")
     sha = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -37,6 +37,9 @@ class Cell:
     n_invalid: int
     n_errors: int
     extras: dict[str, float | None]
+    tampered_total: int | None = field(default=None, compare=False)
+    """The dataset's tampered images as the run found them (with the ones no mask pairs with); None for results
+    that did not record it."""
     manifest_digest: str = field(default="", compare=False)
     results: Path = field(default=Path(), compare=False)
     """The results folder of the store the cell came from (its records' ``map_file`` are relative to it)."""
@@ -81,10 +84,13 @@ class Leaderboard:
             counts[c.dataset] = max(counts.get(c.dataset, 0), c.score.n_tampered)
         return {d: counts[d] for d in self.datasets if d in counts}
 
+    def tampered_total(self, cell: Cell) -> int:
+        """The tampered images of the cell's dataset: as the run found them, else the most any detector scored."""
+        return cell.tampered_total if cell.tampered_total is not None else self.weights().get(cell.dataset, 0)
+
     def short_cells(self) -> list[Cell]:
-        """Cells that scored fewer tampered images than their dataset's weight, or recorded errors or invalid ones."""
-        weights = self.weights()
-        return [c for c in self.cells if c.score.n_tampered < weights.get(c.dataset, 0) or c.n_errors or c.n_invalid]
+        """Cells that scored fewer tampered images than their dataset holds, or recorded errors or invalid ones."""
+        return [c for c in self.cells if c.score.n_tampered < self.tampered_total(c) or c.n_errors or c.n_invalid]
 
     def wide(self, with_intervals: bool = False) -> pd.DataFrame:
         """Rows = detectors, columns = ``<dataset> F1``, ``<dataset> IoU`` …, ``Weighted Avg. F1``, ``… IoU``.
@@ -241,10 +247,16 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Pa
         n_invalid=sum(r.status == "invalid" for r in records),
         n_errors=sum(r.status == "error" for r in records),
         extras=extras,
+        tampered_total=_tampered_total(evaluation),
         manifest_digest=evaluation.manifest_digest,
         results=results,
         records=tuple(records),
     )
+
+
+def _tampered_total(evaluation: Evaluation) -> int | None:
+    facts = evaluation.manifest.get("dataset", {})
+    return facts["n_tampered"] + facts.get("unpaired_images", 0) if "n_tampered" in facts else None
 
 
 def _labels(evaluations: Sequence[Evaluation]) -> dict[str, str]:

@@ -91,8 +91,8 @@ def run_detectors(detectors: Sequence[str], options: Mapping[str, tuple[str, ...
     for detector in detectors:
         summary = execute(Job(detector=detector, options=options[detector], shard=shard, **settings))
         print_summary(summary)
-        if summary.missing:
-            console.print(f"[yellow]Missing (not evaluated):[/] {', '.join(m.spec.name for m in summary.missing)}")
+        for missing in summary.missing:
+            console.print(f"[yellow]Not evaluated:[/] {missing}", highlight=False, soft_wrap=True)
 
 
 def print_summary(summary: RunSummary) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forgebench.data.catalog import DatasetSpec
-from forgebench.data.decode import DecodeError, image_size, looks_inverted, read_mask, read_rgb
+from forgebench.data.decode import DecodeError, image_size, looks_inverted, read_mask, read_rgb, size_note
 from forgebench.data.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
 
 
@@ -97,8 +97,7 @@ def _check_pair(image: Path, mask_path: Path, spec: DatasetSpec, result: Dataset
         result.add("unreadable file", str(error))
         return
     if mask.forged.shape != size:
-        height, width = mask.forged.shape
-        result.add("image/mask size mismatch", f"{name} {size[1]}×{size[0]} vs mask {width}×{height}")
+        result.add("image/mask size mismatch", f"{name}: {size_note(image, size, mask.forged.shape)}")
     if not mask.forged.any():
         result.add("empty mask on a tampered image", name)
     elif looks_inverted(mask):

@@ -88,6 +88,22 @@ def image_size(path: Path) -> tuple[int, int]:
         return image.height, image.width
 
 
+def size_note(image: Path, image_hw: tuple[int, ...], mask_hw: tuple[int, ...]) -> str:
+    """The note for a mask whose size differs from its image's: it names an EXIF orientation tag that would explain
+    it (images are read on their stored pixel grid, the tag not applied, because benchmarks draw masks on that grid).
+    """
+    note = f"size mismatch: image {image_hw[1]}×{image_hw[0]}, mask {mask_hw[1]}×{mask_hw[0]}"
+    if tuple(mask_hw[:2]) == tuple(image_hw[1::-1][:2]):
+        with _open(image) as opened:
+            orientation = opened.getexif().get(0x0112)  # Orientation
+        if orientation in (5, 6, 7, 8):
+            note += (
+                f"; the mask matches the image turned by its EXIF orientation tag ({orientation}), which forgebench "
+                "does not apply: the mask was drawn on the displayed image, not on the stored pixels"
+            )
+    return note
+
+
 def read_mask(path: Path, rule: MaskRule) -> Mask:
     """Decode a mask file (image or ``.npy``/``.npz`` array) and apply ``rule``."""
     raw = _read_mask_array(path)
@@ -189,11 +205,16 @@ def _read_mask_array(path: Path) -> np.ndarray:
 
 def _first_member(archive: np.lib.npyio.NpzFile, path: Path) -> np.ndarray:
     """The first array of an ``.npz``, its header checked against the pixel limit before it is decompressed."""
+    if not archive.files:
+        raise DecodeError(f"Mask array {path} is an .npz archive with no array in it")
     name = archive.files[0]
-    with zipfile.ZipFile(path) as bundle, bundle.open(f"{name}.npy") as member:
-        major, _ = np.lib.format.read_magic(member)
-        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-        shape = read_header(member)[0]
+    try:
+        with zipfile.ZipFile(path) as bundle, bundle.open(f"{name}.npy") as member:
+            major, _ = np.lib.format.read_magic(member)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            shape = read_header(member)[0]
+    except KeyError:
+        raise DecodeError(f"Mask array {path}: its first member {name!r} is not an .npy array") from None
     if len(shape) >= 2 and int(np.prod(shape[:2])) > MAX_PIXELS:
         raise DecodeError(f"Mask array {path} has shape {shape}, above the limit of {MAX_PIXELS:,} pixels")
     return archive[name]

@@ -58,6 +58,11 @@ class Manifest:
     duplicate_keys: tuple[str, ...] = field(default=())
 
     @property
+    def unmasked(self) -> tuple[Sample, ...]:
+        """The tampered images no mask pairs with, as samples without a mask (a run records each as an error)."""
+        return tuple(_sample(self.spec, self.root, image, None, "tampered") for image in self.unpaired_images)
+
+    @property
     def n_tampered(self) -> int:
         return sum(s.label == "tampered" for s in self.samples)
 

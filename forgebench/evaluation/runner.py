@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from forgebench.data.catalog import DatasetSpec
-from forgebench.data.decode import DecodeError, looks_inverted, read_mask, read_rgb
+from forgebench.data.decode import DecodeError, looks_inverted, read_mask, read_rgb, size_note
 from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 from forgebench.evaluation.configure import Configured, changed_options, configure, fingerprint
 from forgebench.evaluation.mapcache import save_map
@@ -231,7 +231,7 @@ def _evaluate(
     holder: str,
     progress: Progress | None,
 ) -> DatasetOutcome:
-    selected = select(manifest.samples, job.limit)
+    selected = select([*manifest.samples, *manifest.unmasked], job.limit)
     done = store.recorded(evaluation, including_errors=not job.retry_errors)
     mine = [s for s in selected if job.shard.takes(s.image_id)]
     todo = [s for s in mine if s.image_id not in done]
@@ -302,7 +302,8 @@ def _run_detector(
     except Exception as error:  # noqa: BLE001 — a failing detector must not stop the run
         if len(loaded) > 1:  # retry one by one, so one bad image does not sink its neighbours
             return [record for item in loaded for record in _run_detector([item], detector, job, map_root, scorers)]
-        return [finished(_error(loaded[0].sample, f"detector failed: {type(error).__name__}: {error}"))]
+        sample = loaded[0].sample
+        return [finished(_error(sample, f"detector failed on {sample.image}: {type(error).__name__}: {error}"))]
     seconds = (time.perf_counter() - started) / len(loaded)
     pairs = zip(loaded, predictions, strict=True)
     return [scorers.submit(_score, item, prediction, seconds, job, map_root) for item, prediction in pairs]
@@ -318,6 +319,8 @@ def _predict(detector: _Detector, loaded: Sequence[_Loaded]) -> list[Prediction]
 def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loaded | Record:
     started = time.perf_counter()
     notes: list[str] = []
+    if sample.label == "tampered" and sample.mask is None:
+        return _error(sample, f"no mask pairs with tampered image {sample.image} ({manifest.spec.name}'s mask rule)")
     try:
         pixels = read_rgb(sample.image)
         if sample.mask is None:
@@ -328,7 +331,7 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
             if looks_inverted(mask):
                 notes.append("mask looks inverted (forged region covers most of the image and its border)")
             if forged.shape != pixels.shape[:2]:
-                notes.append(f"size mismatch: image {_hw(pixels.shape)}, mask {_hw(forged.shape)}")
+                notes.append(size_note(sample.image, pixels.shape, forged.shape))
         if sample.label == "tampered" and not forged.any():
             return Record(
                 image_id=sample.image_id, label=sample.label, status="invalid",
@@ -379,7 +382,3 @@ def _dataset_facts(manifest: Manifest) -> dict[str, object]:
         "mask_rule": spec.mask_rule.forged_if,
         "digest": manifest.digest,
     }
-
-
-def _hw(shape: tuple[int, ...]) -> str:
-    return f"{shape[1]}×{shape[0]}"

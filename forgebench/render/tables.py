@@ -45,7 +45,7 @@ def protocol_lines(board: Leaderboard) -> list[str]:
         )
     lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
     short = [
-        f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {weights[c.dataset]} tampered "
+        f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {board.tampered_total(c)} tampered "
         f"({c.n_errors} errors, {c.n_invalid} invalid)"
         for c in board.short_cells()
     ]

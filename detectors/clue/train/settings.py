@@ -94,7 +94,10 @@ def load_settings(file: Path | None, overrides: Sequence[str] = ()) -> TrainConf
         key, sep, raw = pair.partition("=")
         if not sep:
             raise ValueError(f"override {pair!r} is not of the form key=value")
-        changes[key.strip()] = yaml.safe_load(raw)
+        try:
+            changes[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {pair!r}: the value is not valid YAML ({error})") from None
     where = str(file) if file else "training config"
     settings = from_mapping(TrainConfig, merge(data, changes), where)
     if file is not None and settings.data.catalog:  # catalog files named in a config are relative to it

@@ -122,3 +122,12 @@ def test_tensors_of_another_model_are_refused(build, tmp_path):
     full["head.layers.2.bias"] = torch.zeros(2)
     with pytest.raises(CheckpointError, match=r"head\.layers\.2\.bias has shape \(2,\), want \(1,\)"):
         checkpoint.restore(build(), full, "full")
+    integers = dict(full, **{"head.layers.2.bias": torch.zeros(1, dtype=torch.int64)})
+    with pytest.raises(CheckpointError, match=r"full: head\.layers\.2\.bias holds torch\.int64 values, want floating"):
+        checkpoint.restore(build(), integers, "full")
+
+
+def test_a_missing_checkpoint_is_named_with_the_option_to_set(tmp_path):
+    absent = tmp_path / "absent.safetensors"
+    with pytest.raises(CheckpointError, match=r"absent\.safetensors not found \(set --option checkpoint=FILE\)"):
+        checkpoint.digest(absent)

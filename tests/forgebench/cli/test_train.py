@@ -25,6 +25,13 @@ def test_bad_setting_is_reported(cli):
     assert result.exit_code == 2 and "has no setting epoch" in result.output
 
 
+def test_a_malformed_set_value_is_reported_without_a_traceback(cli):
+    result = cli("train", "clue", "--set", "optim.epochs=[3")
+    assert result.exit_code == 2, result.output
+    assert "override 'optim.epochs=[3': the value is not valid YAML" in result.output.replace("\n", "")
+    assert "Traceback" not in result.output
+
+
 def test_trained_checkpoint_runs_as_the_clue_detector(cli, tmp_path):
     catalog = pairs_dataset(tmp_path / "data", n_tampered=3, n_authentic=1)
     config = tmp_path / "run.yaml"

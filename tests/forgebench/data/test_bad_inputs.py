@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import box
+from builders import box, pairs_dataset
 from PIL import Image
+from typer.testing import CliRunner
 
+from forgebench.cli import app
 from forgebench.data.catalog import load_catalog
 from forgebench.data.check import check_dataset
 from forgebench.data.decode import DecodeError, MaskRule, read_mask, read_rgb
@@ -67,6 +70,10 @@ IMAGES = {
     "jpeg-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
     "zero-one-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
     "inverted-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "exif-display-mask.jpg": exif_rotated(),
+    "no-mask.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "empty-npz.png": encoded(Image.fromarray(PIXELS), "PNG"),
+    "text-npz.png": encoded(Image.fromarray(PIXELS), "PNG"),
 }
 WHITE = np.where(FORGED, 255, 0).astype(np.uint8)
 MASKS = {
@@ -74,7 +81,10 @@ MASKS = {
     "jpeg-mask": encoded(Image.fromarray(WHITE), "JPEG", quality=75),
     "zero-one-mask": encoded(Image.fromarray(FORGED.astype(np.uint8)), "PNG"),
     "inverted-mask": encoded(Image.fromarray(np.where(box(H, W, 8, 8, 6), 0, 255).astype(np.uint8)), "PNG"),
+    "exif-display-mask": encoded(Image.fromarray(WHITE.T.copy()), "PNG"),  # drawn on the displayed (turned) image
 }
+ARRAY_MASKS = {"empty-npz": {}, "text-npz": {"notes.txt": b"not an array"}}
+"""``.npz`` masks: an archive with no member, and one whose only member is not an array."""
 
 # image → (status, a text the record's message or notes must contain)
 BEHAVIOUR = {
@@ -93,6 +103,10 @@ BEHAVIOUR = {
     "jpeg-mask.png": ("ok", "non-binary mask"),
     "zero-one-mask.png": ("ok", "{0,1} mask: read as 1 = forged"),
     "inverted-mask.png": ("ok", "mask looks inverted"),
+    "exif-display-mask.jpg": ("ok", "the mask matches the image turned by its EXIF orientation tag (6)"),
+    "no-mask.png": ("error", "no mask pairs with tampered image"),
+    "empty-npz.png": ("error", "empty-npz.npz is an .npz archive with no array in it"),
+    "text-npz.png": ("error", "text-npz.npz: its first member 'notes.txt' is not an .npy array"),
 }
 
 CATALOG = """
@@ -112,8 +126,13 @@ def bad_dataset(tmp_path):
     for name, data in IMAGES.items():
         (root / "images" / name).write_bytes(data)
         stem = Path(name).stem
-        mask = MASKS.get(stem, encoded(Image.fromarray(WHITE), "PNG"))
-        (root / "masks" / (stem + (".jpg" if stem == "jpeg-mask" else ".png"))).write_bytes(mask)
+        if stem in ARRAY_MASKS:
+            with zipfile.ZipFile(root / "masks" / f"{stem}.npz", "w") as archive:
+                for member, content in ARRAY_MASKS[stem].items():
+                    archive.writestr(member, content)
+        elif stem != "no-mask":
+            mask = MASKS.get(stem, encoded(Image.fromarray(WHITE), "PNG"))
+            (root / "masks" / (stem + (".jpg" if stem == "jpeg-mask" else ".png"))).write_bytes(mask)
     catalog = tmp_path / "bad.yaml"
     catalog.write_text(CATALOG.format(root=root), encoding="utf-8")
     return load_catalog((catalog,)).dataset("bad"), root
@@ -131,8 +150,8 @@ def test_every_bad_input_has_its_defined_outcome_and_the_run_goes_on(bad_dataset
         described = (record.message or "") + (record.notes or "")
         assert text in described, (name, described)
         if status == "error":
-            assert name in record.message  # the message names the file
-    assert summary.outcomes[0].errors == 5 and summary.outcomes[0].scored == 10
+            assert Path(name).stem in record.message  # the message names the file (the image, or its mask)
+    assert summary.outcomes[0].errors == 8 and summary.outcomes[0].scored == 11
 
 
 def test_unusual_encodings_decode_to_the_expected_pixels(bad_dataset):
@@ -157,6 +176,31 @@ def test_datasets_check_flags_unreadable_files_and_odd_masks(bad_dataset):
         assert name in quick and name in full, name
     assert "truncated-png.png" not in quick  # its header is intact: only decoding finds it
     assert "truncated-png.png: image file is truncated" in full
+    for text in ("empty-npz.npz is an .npz archive with no array in it", "'notes.txt' is not an .npy array",
+                 "EXIF orientation tag (6)"):  # fmt: skip
+        assert text in quick, text
+
+
+def test_datasets_check_reports_bad_files_with_exit_code_1_and_no_traceback(bad_dataset, tmp_path):
+    command = ["datasets", "check", "bad", "--catalog", str(tmp_path / "bad.yaml"), "--examples", "20"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    unwrapped = result.output.replace("\n", "")  # the console folds long paths across lines
+    assert "empty-npz.npz" in unwrapped and "text-npz.npz" in unwrapped and "no-mask.png" in unwrapped
+
+
+@pytest.mark.parametrize("detector", ["noi1", "adq1"])
+def test_an_image_too_small_for_a_detector_is_an_error_naming_the_file(detector, tmp_path):
+    catalog = pairs_dataset(tmp_path / "tiny", n_tampered=1, n_authentic=0)
+    Image.new("RGB", (1, 1)).save(tmp_path / "tiny/images/t00.png")
+    Image.fromarray(np.full((1, 1), 255, np.uint8)).save(tmp_path / "tiny/masks/t00.png")
+    spec = load_catalog((catalog,)).dataset("tiny")
+    with Store(tmp_path / "results") as store:
+        run(Job(detector, (spec,), tmp_path / "results"), store)
+        (record,) = [r for e in store.evaluations() for r in store.records(e)]
+    assert record.status == "error" and "t00.png" in record.message, record.message
 
 
 def test_a_huge_but_legal_image_decodes(tmp_path):

@@ -64,7 +64,7 @@ def test_coverage_layout_size_mismatch_and_clean_pair(data):
     write_image(root / "image/2.tif")
     result = check_dataset(CATALOG.dataset("coverage"), data)
     assert (result.tampered, result.authentic) == (2, 2)
-    assert result.problems["image/mask size mismatch"] == ["image/2t.tif 32×24 vs mask 32×20"]
+    assert result.problems["image/mask size mismatch"] == ["image/2t.tif: size mismatch: image 32×24, mask 32×20"]
     assert set(result.problems) == {"image/mask size mismatch", "count differs from expected"}
 
 
