@@ -33,8 +33,9 @@ def eval_levels(levels: int) -> torch.Tensor:
 
 def train_levels(batch: int, levels: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """(batch, levels) stratified draws: column k is uniform in [k/K, (k + 1)/K)."""
-    offsets = torch.rand(batch, levels, generator=generator)
-    return (torch.arange(levels, dtype=torch.float32) + offsets) / levels
+    where = None if generator is None else generator.device  # a CUDA generator draws on its GPU
+    offsets = torch.rand(batch, levels, generator=generator, device=where)
+    return (torch.arange(levels, dtype=torch.float32, device=offsets.device) + offsets) / levels
 
 
 def noisy(

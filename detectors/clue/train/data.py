@@ -6,14 +6,15 @@ authentic image has an all-zero mask. A file that cannot be read fails loudly wi
 
 from __future__ import annotations
 
+import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset, WeightedRandomSampler
+from torch.utils.data import Dataset, Sampler
 
 from forgebench.data.training import TrainingImage, training_images
 from forgebench.detectors.clue.plugin import square_input
@@ -46,13 +47,41 @@ def split(
     return [i for i in items if i.sample.image_id not in held], [i for i in items if i.sample.image_id in held]
 
 
-def balanced_sampler(items: Sequence[TrainingImage], size: int, generator: torch.Generator) -> WeightedRandomSampler:
-    """Every dataset drawn equally often: an image's weight is 1 / (images in its dataset)."""
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.sample.dataset] = counts.get(item.sample.dataset, 0) + 1
-    weights = [1.0 / counts[item.sample.dataset] for item in items]
-    return WeightedRandomSampler(weights, num_samples=size, replacement=True, generator=generator)
+def draw_seed(*parts: object) -> int:
+    """A 63-bit seed from ``parts`` (the run's seed, an epoch, a position …): the same parts, the same seed."""
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "little") >> 1
+
+
+class EpochDraws(Sampler[tuple[int, int]]):
+    """The images an epoch draws, each with the seed of its augmentation, as a function of (seed, epoch, position).
+
+    Every draw depends on nothing else (not on workers, processes or what ran before), so a training resumed at
+    any step sees exactly the draws an uninterrupted one sees. ``balanced``: every dataset drawn equally often, an
+    image's weight being 1 / (images in its dataset), with replacement; otherwise shuffled passes over all images.
+    """
+
+    def __init__(self, items: Sequence[TrainingImage], size: int, seed: int, balanced: bool) -> None:
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item.sample.dataset] = counts.get(item.sample.dataset, 0) + 1
+        self.weights = torch.tensor([1.0 / counts[item.sample.dataset] for item in items]) if balanced else None
+        self.count, self.size, self.seed, self.epoch = len(items), size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(draw_seed(self.seed, self.epoch, "order"))
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, self.size, replacement=True, generator=generator)
+        else:
+            passes = -(-self.size // self.count)
+            order = torch.cat([torch.randperm(self.count, generator=generator) for _ in range(passes)])[: self.size]
+        for position, index in enumerate(order.tolist()):
+            yield index, draw_seed(self.seed, self.epoch, position)
 
 
 def augment(pixels: np.ndarray, forged: np.ndarray, settings: Augment, rng: np.random.Generator):
@@ -88,10 +117,11 @@ class TrainingImages(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``key`` is (index, augmentation seed), as :class:`EpochDraws` yields it."""
+        index, seed = key
         pixels, forged = self.items[index].read()
         if self.augmentation is not None:
-            rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))  # follows the loader's seeding
-            pixels, forged = augment(pixels, forged, self.augmentation, rng)
+            pixels, forged = augment(pixels, forged, self.augmentation, np.random.default_rng(seed))
         image = torch.from_numpy(square_input(pixels, self.input_size)).permute(2, 0, 1)
         return image, torch.from_numpy(target(forged, self.output_size))[None]

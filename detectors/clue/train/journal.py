@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,6 @@ class Journal:
             yaml.safe_dump(_plain(dataclasses.asdict(settings)), sort_keys=False), encoding="utf-8"
         )
         self.csv = output / "log.csv"
-        if not self.csv.is_file():
-            self.csv.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
         self.console = Console(stderr=True)
         self.tensorboard = _tensorboard(output / "tensorboard", settings.tensorboard)
         self.bar = (
@@ -60,15 +59,21 @@ class Journal:
         if self.tensorboard:
             self.tensorboard.add_scalar("train/loss", loss, step)
 
-    def end_epoch(
-        self,
-        progress: RunProgress,
-        means: dict[str, float],
-        lrs: list[float],
-        result: Validation | None,
-        seconds: float,
-    ) -> None:
-        row: dict[str, Any] = {
+    def write_log(self, rows: Sequence[dict[str, Any]]) -> None:
+        """``log.csv`` rewritten whole from ``rows`` (those of the training state), replaced in one step."""
+        partial = self.csv.with_name(self.csv.name + ".partial")
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        partial.replace(self.csv)
+
+    @staticmethod
+    def row(
+        progress: RunProgress, means: dict[str, float], lrs: list[float], result: Validation | None, seconds: float
+    ) -> dict[str, Any]:
+        """The ``log.csv`` row of the epoch ``progress`` has just completed."""
+        return {
             "epoch": progress.epoch,
             "step": progress.step,
             **means,
@@ -78,8 +83,10 @@ class Journal:
             "val_iou": result.iou if result else None,
             "seconds": round(seconds, 1),
         }
-        with self.csv.open("a", newline="", encoding="utf-8") as handle:
-            csv.DictWriter(handle, COLUMNS).writerow(row)
+
+    def end_epoch(self, progress: RunProgress, row: dict[str, Any], result: Validation | None) -> None:
+        """Write the log (from every row in ``progress``) and report the epoch's ``row``."""
+        self.write_log(progress.log)
         if self.tensorboard:
             for key in ("loss", "bce", "dice"):
                 self.tensorboard.add_scalar(f"epoch/{key}", row[key], progress.epoch)
@@ -87,7 +94,7 @@ class Journal:
                 self.tensorboard.add_scalar("val/f1", result.f1, progress.epoch)
                 self.tensorboard.add_scalar("val/iou", result.iou, progress.epoch)
         scores = f"val F1 {result.f1:.3f} IoU {result.iou:.3f}" if result else "no validation images"
-        self.console.print(f"{self.label}: loss {row['loss']:.4f} · {scores} · {seconds:.0f} s", highlight=False)
+        self.console.print(f"{self.label}: loss {row['loss']:.4f} · {scores} · {row['seconds']:.0f} s", highlight=False)
 
     def close(self) -> None:
         if self.bar:

@@ -17,14 +17,14 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 from forgebench.data.training import TrainingImage
 from forgebench.detectors.clue import checkpoint
 from forgebench.detectors.clue.config import CLUEConfig, preset
 from forgebench.detectors.clue.loss import clue_loss
 from forgebench.detectors.clue.model import CLUE
-from forgebench.detectors.clue.train.data import TrainingImages, balanced_sampler, collect, split
+from forgebench.detectors.clue.train.data import EpochDraws, TrainingImages, collect, draw_seed, split
 from forgebench.detectors.clue.train.journal import Journal
 from forgebench.detectors.clue.train.settings import TrainConfig
 from forgebench.detectors.clue.train.state import Progress, load_state, save_state
@@ -49,23 +49,20 @@ def training_items(settings: TrainConfig) -> tuple[list[TrainingImage], list[Tra
     return train_items, val_items
 
 
-def make_loader(settings: TrainConfig, items: list[TrainingImage], size: int) -> DataLoader:
+def make_loader(settings: TrainConfig, items: list[TrainingImage], size: int) -> tuple[DataLoader, EpochDraws]:
+    """The training batches, and the sampler whose epoch the loop sets."""
     images = TrainingImages(items, size, size, settings.augment)
-    generator = torch.Generator().manual_seed(settings.seed)
-    draws = settings.data.epoch_size or len(items)
-    if settings.data.balanced:
-        sampler = balanced_sampler(items, draws, generator)
-    else:
-        sampler = RandomSampler(images, num_samples=draws, generator=generator)
-    return DataLoader(
+    draws = EpochDraws(items, settings.data.epoch_size or len(items), settings.seed, settings.data.balanced)
+    loader = DataLoader(
         images,
         batch_size=settings.optim.micro_batch,
-        sampler=sampler,
+        sampler=draws,
         num_workers=settings.data.workers,
         drop_last=True,
         persistent_workers=settings.data.workers > 0,
         pin_memory=torch.cuda.is_available(),
     )
+    return loader, draws
 
 
 def make_optimizer(model: CLUE, settings: TrainConfig) -> torch.optim.AdamW:
@@ -97,7 +94,7 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
     net = CLUE(model_config(settings))
     net.set_checkpointing(settings.checkpointing == "on" or (settings.checkpointing == "auto" and use_gpu))
     train_items, val_items = training_items(settings)
-    loader = make_loader(settings, train_items, net.input_size)
+    loader, draws = make_loader(settings, train_items, net.input_size)
     optimizer = make_optimizer(net, settings)
     progress = Progress()
     resume = _resume_path(settings, output)
@@ -105,31 +102,44 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
         progress = load_state(net, optimizer, resume)
         accelerator.print(f"resuming from {resume}: {progress.epoch} epochs, {progress.step} steps done")
     model, optimizer, loader = accelerator.prepare(net, optimizer, loader)
-    total = math.ceil(len(loader) / accumulation) * optim.epochs
+    batches = len(loader)
+    total = math.ceil(batches / accumulation) * optim.epochs
     # resuming: the restored groups hold initial_lr, so the schedule can start at the step reached
     warmup = round(optim.warmup * total)
     scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total, last_epoch=progress.step - 1)
-    set_seed(settings.seed + progress.epoch, device_specific=True)
 
     journal = Journal(output, settings, show_progress) if accelerator.is_main_process else None
+    if journal:
+        journal.write_log(progress.log)  # a resumed run's log is its state's, whatever the file held
     for epoch in range(progress.epoch, optim.epochs):
         started = time.perf_counter()
         model.train()
-        sums: dict[str, torch.Tensor | float] = {"loss": 0.0, "bce": 0.0, "dice": 0.0}
+        draws.set_epoch(epoch)
+        done = progress.batch  # micro-batches of this epoch trained before a resume
+        sums: dict[str, torch.Tensor | float] = {"loss": 0.0, "bce": 0.0, "dice": 0.0} | progress.sums
         step = progress.step
         if journal:
-            journal.start_epoch(epoch, optim.epochs, len(loader))
-        for batch, (images, targets) in enumerate(loader, start=1):
-            loss, parts = train_step(accelerator, model, net, optimizer, images, targets, optim.clip)
+            journal.start_epoch(epoch, optim.epochs, batches)
+        epoch_loader = accelerator.skip_first_batches(loader, done) if done else loader
+        epoch_loader.set_epoch(epoch)  # accelerate passes its own count of passes to the sampler otherwise
+        for batch, (images, targets) in enumerate(epoch_loader, start=done + 1):
+            # the noise of every micro-batch is a function of (seed, epoch, batch, process): resumable exactly
+            seed = draw_seed(settings.seed, epoch, batch, accelerator.process_index)
+            generator = torch.Generator(device=accelerator.device).manual_seed(seed)
+            loss, parts = train_step(accelerator, model, net, optimizer, images, targets, optim.clip, generator)
+            for key, part in (("loss", loss), *parts.items()):
+                sums[key] = sums[key] + part  # on the device: no wait for the GPU here
             if accelerator.sync_gradients:
                 scheduler.step()
                 step += 1
-            for key, part in (("loss", loss), *parts.items()):
-                sums[key] = sums[key] + part  # on the device: no wait for the GPU here
-            if journal and (batch % REPORT_EVERY == 0 or batch == len(loader)):
+                if journal and settings.save_every and step % settings.save_every == 0 and batch < batches:
+                    within = {key: float(value) for key, value in sums.items()}
+                    mid = dataclasses.replace(progress, step=step, batch=batch, sums=within)
+                    save_state(net, optimizer.optimizer, mid, output / "state.safetensors")
+            if journal and (batch % REPORT_EVERY == 0 or batch == batches):
                 journal.advance(step, batch, float(sums["loss"]), float(loss))
         accelerator.wait_for_everyone()
-        progress = dataclasses.replace(progress, epoch=epoch + 1, step=step)
+        progress = dataclasses.replace(progress, epoch=epoch + 1, step=step, batch=0, sums={})
         if journal:
             result = validate(net, val_items, optim.micro_batch, bf16) if val_items else None
             if result is not None and result.f1 > progress.best_f1:
@@ -143,9 +153,11 @@ def train(settings: TrainConfig, show_progress: bool = True) -> Path:
             checkpoint.save(net, output / "last.safetensors", info)
             if result is None or result.f1 == progress.best_f1:
                 checkpoint.save(net, output / "best.safetensors", info)
+            means = {k: float(v) / max(batches, 1) for k, v in sums.items()}
+            row = journal.row(progress, means, scheduler.get_last_lr(), result, time.perf_counter() - started)
+            progress = dataclasses.replace(progress, log=(*progress.log, row))
             save_state(net, optimizer.optimizer, progress, output / "state.safetensors")
-            means = {k: float(v) / max(len(loader), 1) for k, v in sums.items()}
-            journal.end_epoch(progress, means, scheduler.get_last_lr(), result, time.perf_counter() - started)
+            journal.end_epoch(progress, row, result)
         accelerator.wait_for_everyone()
     if journal:
         journal.close()
@@ -160,13 +172,14 @@ def train_step(
     images: torch.Tensor,
     targets: torch.Tensor,
     clip: float,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One micro-batch: fresh noise, forward, loss, backward; clip and step when the accumulation is complete.
 
     ``model`` is ``net`` as ``accelerator.prepare`` returned it. The returned loss and parts stay on the device.
     """
     with accelerator.accumulate(model):
-        levels, noise = net.train_noise(images.shape[0], accelerator.device)
+        levels, noise = net.train_noise(images.shape[0], accelerator.device, generator)
         loss, parts = clue_loss(model(images, levels, noise), targets, net.config.loss)
         accelerator.backward(loss)
         if accelerator.sync_gradients:

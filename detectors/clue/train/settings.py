@@ -73,6 +73,9 @@ class TrainConfig:
     checkpointing: Literal["auto", "on", "off"] = "auto"
     """Gradient checkpointing of the SD3 and SAM blocks; auto: on with a GPU."""
     seed: int = 0
+    save_every: int = 0
+    """Optimizer steps between saves of ``state.safetensors`` within an epoch (0: at the end of each epoch only); a
+    killed run resumes from the last save, exactly as if it had not stopped."""
     resume: str | None = None
     """A state.safetensors to continue from (``auto``: the output folder's, if any)."""
     tensorboard: Literal["auto", "on", "off"] = "auto"

@@ -6,9 +6,11 @@ metadata. Nothing is pickled, so a state file from elsewhere is as safe to read 
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import save_file
@@ -21,11 +23,20 @@ FORMAT = "forgebench-clue-state/1"
 
 @dataclass(frozen=True)
 class Progress:
+    """Where a training stands; saved with the tensors, so that a resumed run continues exactly."""
+
     epoch: int = 0
     """Epochs completed."""
     step: int = 0
     """Optimizer steps taken."""
     best_f1: float = -1.0
+    """The best validation F1 so far (``best.safetensors`` holds that model)."""
+    batch: int = 0
+    """Micro-batches of the current epoch already trained (0 at an epoch's end)."""
+    sums: dict[str, float] = field(default_factory=dict)
+    """The current epoch's loss sums over those micro-batches (for its ``log.csv`` row)."""
+    log: tuple[dict[str, Any], ...] = ()
+    """Every ``log.csv`` row so far: the log is rewritten from the state, so the two never disagree."""
 
 
 def save_state(model: CLUE, optimizer: torch.optim.Optimizer, progress: Progress, path: Path) -> None:
@@ -38,7 +49,7 @@ def save_state(model: CLUE, optimizer: torch.optim.Optimizer, progress: Progress
         for parameter in group["params"]:
             for key, value in optimizer.state.get(parameter, {}).items():
                 tensors[f"optimizer.{index}.{names[id(parameter)]}.{key}"] = value.detach().cpu().contiguous()
-    metadata = {"format": FORMAT, "progress": json.dumps(progress.__dict__), "groups": json.dumps(groups)}
+    metadata = {"format": FORMAT, "progress": json.dumps(dataclasses.asdict(progress)), "groups": json.dumps(groups)}
     partial = path.with_name(path.name + ".partial")
     save_file(tensors, partial, metadata=metadata)
     partial.replace(path)
@@ -64,4 +75,5 @@ def load_state(model: CLUE, optimizer: torch.optim.Optimizer, path: Path) -> Pro
                 state[position] = moments
             position += 1
     optimizer.load_state_dict({"state": state, "param_groups": param_groups})
-    return Progress(**json.loads(metadata["progress"]))
+    saved = json.loads(metadata["progress"])
+    return Progress(**(saved | {"log": tuple(saved.get("log", ()))}))

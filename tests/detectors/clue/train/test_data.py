@@ -7,15 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from forgebench.data.decode import MaskRule
 from forgebench.data.manifest import Sample
 from forgebench.data.training import TrainingImage
 from forgebench.detectors.clue.train.data import (
+    EpochDraws,
     TrainingImages,
     augment,
-    balanced_sampler,
     split,
     target,
     unit_hash,
@@ -43,11 +42,24 @@ def test_unit_hash_is_stable_and_salted():
     assert unit_hash("x/1.png", "val") != unit_hash("x/1.png", "subset")
 
 
-def test_balanced_sampler_draws_each_dataset_equally_often():
+def test_balanced_draws_take_each_dataset_equally_often():
     items = [item("big", i) for i in range(900)] + [item("small", i) for i in range(100)]
-    sampler = balanced_sampler(items, 20000, torch.Generator().manual_seed(0))
-    counts = Counter(items[i].sample.dataset for i in sampler)
+    counts = Counter(items[index].sample.dataset for index, _ in EpochDraws(items, 20000, seed=0, balanced=True))
     assert abs(counts["big"] - counts["small"]) < 0.05 * 20000
+
+
+def test_draws_are_a_function_of_seed_epoch_and_position_alone():
+    items = [item("a", i) for i in range(10)]
+    draws = EpochDraws(items, 25, seed=3, balanced=False)
+    first = list(draws)
+    assert sorted(index for index, _ in first[:10]) == list(range(10))  # unbalanced: shuffled passes over all
+    assert list(EpochDraws(items, 25, seed=3, balanced=False)) == first  # a fresh sampler draws the same
+    assert len({seed for _, seed in first}) == 25  # every draw augments with its own seed
+    draws.set_epoch(1)
+    second = list(draws)
+    assert second != first and len(second) == 25
+    draws.set_epoch(0)
+    assert list(draws) == first
 
 
 def test_flip_moves_pixels_and_mask_together():
@@ -84,4 +96,4 @@ def test_unreadable_image_fails_with_its_path(tmp_path):
     broken.write_bytes(b"not an image")
     sample = Sample("d", "d/broken.png", broken, None, "authentic")
     with pytest.raises(ValueError, match=r"broken\.png"):
-        TrainingImages([TrainingImage(sample, MaskRule())], 32, 32, None)[0]
+        TrainingImages([TrainingImage(sample, MaskRule())], 32, 32, None)[0, 0]
