@@ -55,6 +55,19 @@ def test_run_with_some_data_evaluates_it_and_names_the_rest(cli, tmp_path):
     assert "Missing datasets: columbia, nist16, acdsee, cocoglide, misd, ipm15k, autosplice." in plain.output
 
 
+def test_a_dataset_with_a_file_outside_its_root_is_named_with_the_file_and_why(cli, tmp_path):
+    partial_data(tmp_path / "data")
+    write_image(tmp_path / "elsewhere.jpg", seed=9)
+    (tmp_path / "data/CASIAv1/Sp/s9.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    write_mask(tmp_path / "data/CASIAv1/groundtruth/s9_gt.png", box(24, 32, 2, 2, 6))
+    results = tmp_path / "r"
+    ran = cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
+    assert ran.exit_code == 0, ran.output  # the other datasets run
+    assert "coverage: 2 scored" in ran.output
+    unwrapped = ran.output.replace("\n", "")
+    assert "Not evaluated: casia1: " in unwrapped and "s9.jpg lies outside the dataset root" in unwrapped
+
+
 def test_leaderboard_marks_a_detector_that_scored_fewer_images(cli, tmp_path):
     partial_data(tmp_path / "data")
     (tmp_path / "data/CASIAv1/Sp/s1.jpg").write_bytes(b"broken")
