@@ -10,6 +10,7 @@ safetensors copy of the same tensors is read as well.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -68,6 +69,15 @@ def load_strict(module: nn.Module, tensors: Mapping[str, torch.Tensor], origin: 
                 f"{origin}: {key} has shape {tuple(value.shape)}, the model's is {tuple(expected[key].shape)}"
             )
     module.load_state_dict(dict(tensors), strict=True)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a checkpoint file (part of the detector's fingerprint)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 def save_copy(tensors: Mapping[str, torch.Tensor], path: Path) -> Path:

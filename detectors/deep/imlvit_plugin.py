@@ -1,0 +1,73 @@
+"""The ``imlvit`` detector: IML-ViT with its released checkpoint, the official test-time pre- and post-processing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import torch
+
+from forgebench.detectors.deep.imlvit import IMLViT, IMLViTSize, from_official, postprocess, preprocess
+from forgebench.detectors.deep.weights import file_digest, load_strict, read_official
+from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
+
+PUBLISHED = (
+    "the IML-ViT repository's checkpoints/ckpt_download_page.md (Google Drive file 1xXJGJPW1i5j9Pc1JKd7fJmIAQkvt9jY7, "
+    "iml-vit_checkpoint.pth)"
+)
+
+
+@dataclass(frozen=True)
+class IMLViTOptions:
+    checkpoint: Path | None = None
+    """The official ``iml-vit_checkpoint.pth`` (raw state dict or under ``model``), or a safetensors copy."""
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """auto: bf16 autocast on CUDA, fp32 on CPU."""
+
+
+class IMLViTDetector(Detector):
+    def __init__(self, options: IMLViTOptions, device: str) -> None:
+        tensors = from_official(read_official(options.checkpoint, "imlvit", PUBLISHED))
+        self.model = IMLViT(IMLViTSize.of(tensors))
+        load_strict(self.model, tensors, options.checkpoint)
+        self.device = torch.device(device)
+        self.model = self.model.eval().to(self.device)
+        self.bf16 = options.precision == "bf16" or (options.precision == "auto" and self.device.type == "cuda")
+        self.weights_digest = file_digest(options.checkpoint)
+
+    def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
+        size = self.model.size.input_size
+        prepared = [preprocess(item.pixels, size) for item in batch]
+        images = torch.from_numpy(np.stack([image for image, _ in prepared])).permute(0, 3, 1, 2).to(self.device)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            logits = self.model(images)
+        predictions = []
+        for item, (_, inside), logit in zip(batch, prepared, logits, strict=True):
+            probability = postprocess(logit, inside, size).cpu().numpy()
+            height, width = item.pixels.shape[:2]
+            if probability.shape != (height, width):  # an image resized to fit: its map goes back to its size
+                probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+            predictions.append(Prediction(probability=probability.astype(np.float32)))
+        return predictions
+
+
+PLUGIN = DetectorPlugin(
+    card=DetectorCard(
+        name="imlvit",
+        summary="IML-ViT: windowed ViT-B/16 at 1024², simple feature pyramid, MLP decoder (official checkpoint)",
+        paper="Ma et al., IML-ViT: Benchmarking Image Manipulation Localization by Vision Transformer, "
+        "arXiv 2307.14863",
+        licence="MIT (code); the released weights carry no licence of their own",
+        weights=f"--option checkpoint=FILE: {PUBLISHED}",
+        to_probability="sigmoid of the head's logits, bilinear to 1024², cropped to the image; an image larger than "
+        "1024 is resized to a long side of 1024 first (the official code crops it) and its map resized back",
+        devices=("cuda", "cpu"),
+    ),
+    options=IMLViTOptions,
+    build=IMLViTDetector,
+    digest=lambda options: file_digest(options.checkpoint) if options.checkpoint else None,
+)
