@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from forgebench.detectors.deep.imlvit import IMLViT, to_official
+from forgebench.detectors.deep.mvssnet import MVSSNet
 from forgebench.plugin import registry
 from forgebench.plugin.contract import ImageInput
 
@@ -31,7 +32,13 @@ def imlvit_checkpoint(folder: Path) -> Path:
     return path
 
 
-CHECKPOINTS: dict[str, Callable[[Path], Path]] = {"imlvit": imlvit_checkpoint}
+def mvssnet_checkpoint(folder: Path) -> Path:
+    path = folder / "mvssnet_casia.pt"
+    torch.save(MVSSNet().state_dict(), path)
+    return path
+
+
+CHECKPOINTS: dict[str, Callable[[Path], Path]] = {"imlvit": imlvit_checkpoint, "mvssnet": mvssnet_checkpoint}
 """A random-weight checkpoint in the official layout, per deep detector."""
 
 
