@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from forgebench.detectors.deep.imlvit import IMLViT, IMLViTSize, from_official, postprocess, preprocess
-from forgebench.detectors.deep.weights import file_digest, load_strict, read_official
+from forgebench.detectors.deep.weights import checkpoint_digest, file_digest, load_strict, read_official
 from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 PUBLISHED = (
@@ -69,5 +69,5 @@ PLUGIN = DetectorPlugin(
     ),
     options=IMLViTOptions,
     build=IMLViTDetector,
-    digest=lambda options: file_digest(options.checkpoint) if options.checkpoint else None,
+    digest=checkpoint_digest,
 )

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from forgebench.detectors.deep.mvssnet import MVSSNet, MVSSNetSize, postprocess, preprocess
-from forgebench.detectors.deep.weights import file_digest, load_strict, read_official
+from forgebench.detectors.deep.weights import checkpoint_digest, file_digest, load_strict, read_official
 from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 PUBLISHED = "the MVSS-Net repository's README (Google Drive / Baidu links, mvssnet_casia.pt)"
@@ -61,5 +61,5 @@ PLUGIN = DetectorPlugin(
     ),
     options=MVSSNetOptions,
     build=MVSSNetDetector,
-    digest=lambda options: file_digest(options.checkpoint) if options.checkpoint else None,
+    digest=checkpoint_digest,
 )

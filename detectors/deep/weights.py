@@ -14,6 +14,7 @@ import hashlib
 import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -78,6 +79,11 @@ def file_digest(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             sha.update(chunk)
     return sha.hexdigest()
+
+
+def checkpoint_digest(options: Any) -> str | None:
+    """A deep detector's ``DetectorPlugin.digest``: its ``checkpoint`` option's file digest, None without one."""
+    return file_digest(options.checkpoint) if options.checkpoint else None
 
 
 def save_copy(tensors: Mapping[str, torch.Tensor], path: Path) -> Path:
