@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
 from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.reference import Reference
 from forgebench.analysis.robustness import Robustness
 from forgebench.cli.common import console
 from forgebench.data.catalog import Catalog
@@ -22,11 +24,28 @@ from forgebench.render.plots import robustness_plot
 from forgebench.render.tables import protocol_lines, write_leaderboard, write_robustness
 
 
-def show_leaderboard(board: leaderboard.Leaderboard, out_dir: Path) -> None:
+def show_leaderboard(board: leaderboard.Leaderboard, out_dir: Path, reference: Reference | None = None) -> None:
     """Print the leaderboard tables and the protocol lines, and write the Markdown and CSV files."""
     print_leaderboard(board)
-    written = write_leaderboard(board, out_dir)
+    if reference is not None:
+        print_reference(board, reference)
+    written = write_leaderboard(board, out_dir, reference)
     console.print("Written: " + ", ".join(str(p) for p in written))
+
+
+def print_reference(board: leaderboard.Leaderboard, reference: Reference) -> None:
+    """The reported weighted averages, one line each, and each matching detector's measured − reported F1 (the
+    per-dataset reported rows are in the Markdown and CSV files)."""
+    console.print(f"[bold]Reported in {escape(reference.source)}[/] (not measured here):", highlight=False)
+    for row in reference.rows:
+        console.print(f"  {escape(row.method)} (reported): {AVERAGE} F1 {fmt(row.average[0])} / IoU "
+                      f"{fmt(row.average[1])}", highlight=False)  # fmt: skip
+    gaps = reference.gaps(board)
+    if gaps.empty:
+        console.print("  No measured detector is one the reference reports on.", highlight=False)
+    for gap in gaps.to_dict("records"):
+        shown = ", ".join(f"{column[:-4]} {gap[column]:+.3f}" for column in gaps.columns[2:] if pd.notna(gap[column]))
+        console.print(f"  {escape(gap['Detector'])} − {escape(gap['reported as'])}, F1: {shown}", highlight=False)
 
 
 def print_leaderboard(board: leaderboard.Leaderboard) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from forgebench.analysis import leaderboard as boards
+from forgebench.analysis.reference import load_reference
 from forgebench.cli.board import print_leaderboard, print_robustness, show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
@@ -115,6 +116,13 @@ def leaderboard(
     perturb: PerturbOption = None,
     seed: SeedOption = 0,
     ci: Annotated[bool, typer.Option("--ci", help="Add bootstrap intervals over images to every cell.")] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Show a paper's reported rows beside the measured ones, and the measured − reported F1 "
+            "of the detectors it reports on: clue-table1."
+        ),
+    ] = None,
     level: LevelOption = 0.95,
     resamples: ResamplesOption = 2000,
     bootstrap_seed: BootstrapSeedOption = 0,
@@ -128,17 +136,23 @@ def leaderboard(
     results_dir = stored_results(results)
     bootstrap = bootstrap_settings(level, resamples, bootstrap_seed) if ci else None
     if by is By.perturbation:
+        if reference:
+            fail("--reference adds a paper's per-dataset rows to --by dataset tables")
         grids = resolve_grids(grid, perturb)
         show_grids(grids, names, seed, results_dir, out or results_dir, loaded, plot=True, bootstrap=bootstrap)
         return
     if grid:
         fail("--by dataset tabulates one perturbation; use --by perturbation for grids")
     spec = one_perturbation(perturb, "--by dataset tabulates one perturbation; use --by perturbation for several")
+    try:
+        reported = load_reference(reference) if reference else None
+    except LookupError as error:
+        fail(str(error))
     with Store(results_dir) as store:
         board = boards.build(store, loaded, names, spec, seed)
     if bootstrap:
         board.with_intervals(bootstrap)
-    show_leaderboard(board, out or results_dir)
+    show_leaderboard(board, out or results_dir, reported)
 
 
 def rescore(

@@ -14,6 +14,7 @@ import pandas as pd
 from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.compare import Comparison
 from forgebench.analysis.leaderboard import Leaderboard
+from forgebench.analysis.reference import Reference
 from forgebench.analysis.robustness import Robustness
 from forgebench.evaluation.metrics import AVERAGE, PROTOCOL
 from forgebench.evaluation.perturb import CLEAN
@@ -61,10 +62,13 @@ def protocol_lines(board: Leaderboard) -> list[str]:
     return lines
 
 
-def leaderboard_markdown(board: Leaderboard) -> str:
-    """The leaderboard as a Markdown document: the paper-shaped table, then the details."""
+def leaderboard_markdown(board: Leaderboard, reference: Reference | None = None) -> str:
+    """The leaderboard as a Markdown document: the paper-shaped table, reported rows and gaps (with a
+    ``reference``), then the details."""
     wide = board.wide(with_intervals=True).drop(columns="datasets")
     text = ["# forgebench leaderboard", "", markdown_table(interval_text(wide)), ""]
+    if reference is not None:
+        text += reference_sections(board, reference)
     for variable, frame in board.by_variant():
         text += [f"## F1 by {variable} (CLUE Table 2 shape)", "", grouped_markdown_table(frame), ""]
     text += [f"- {line}" for line in protocol_lines(board)]
@@ -77,14 +81,29 @@ def leaderboard_markdown(board: Leaderboard) -> str:
     return "\n".join(text) + "\n"
 
 
-def write_leaderboard(board: Leaderboard, out_dir: Path) -> list[Path]:
-    """Write ``leaderboard.md``, ``leaderboard.csv`` (paper shape) and ``leaderboard-long.csv``."""
+def write_leaderboard(board: Leaderboard, out_dir: Path, reference: Reference | None = None) -> list[Path]:
+    """Write ``leaderboard.md``, ``leaderboard.csv`` (paper shape) and ``leaderboard-long.csv``; with a
+    ``reference``, also ``leaderboard-reported.csv`` (the reported rows, then the measured − reported gaps)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "leaderboard.md", out_dir / "leaderboard.csv", out_dir / "leaderboard-long.csv"]
-    paths[0].write_text(leaderboard_markdown(board), encoding="utf-8")
+    paths[0].write_text(leaderboard_markdown(board, reference), encoding="utf-8")
     board.wide(with_intervals=True).to_csv(paths[1], index=False)
     board.long().to_csv(paths[2], index=False)
+    if reference is not None:
+        paths.append(out_dir / "leaderboard-reported.csv")
+        pd.concat([reference.frame(), reference.gaps(board)], ignore_index=True).to_csv(paths[-1], index=False)
     return paths
+
+
+def reference_sections(board: Leaderboard, reference: Reference) -> list[str]:
+    """Markdown: the reported rows, marked as such, and each matching detector's measured − reported F1."""
+    text = [f"## Reported in {reference.source} (not measured here)", "", markdown_table(reference.frame()), ""]
+    gaps = reference.gaps(board)
+    if gaps.empty:
+        text += ["No measured detector is one the reference reports on.", ""]
+    else:
+        text += ["## Measured − reported F1", "", markdown_table(gaps), ""]
+    return text
 
 
 def robustness_markdown(robustness: Robustness) -> str:

@@ -181,3 +181,15 @@ def test_two_processes_share_a_run_and_merge_into_one_store(tmp_path):
 
     merged, alone = records(tmp_path / "two"), records(tmp_path / "one")
     assert len(merged) == 2 * 13 and merged == alone  # every image once, scored as a single process scores it
+
+
+def test_leaderboard_with_the_papers_reported_rows(cli, tmp_path):
+    partial_data(tmp_path / "data")
+    results = tmp_path / "r"
+    cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
+    board = cli("leaderboard", "--suite", "all", "--results", results, "--reference", "clue-table1")
+    assert board.exit_code == 0, board.output
+    assert "CLUE (reported)" in board.output and "No measured detector is one the reference reports on" in board.output
+    assert (results / "leaderboard-reported.csv").is_file()
+    wrong = cli("leaderboard", "--suite", "all", "--results", results, "--reference", "clue-tabel1")
+    assert wrong.exit_code == 2 and "Did you mean 'clue-table1'" in wrong.output

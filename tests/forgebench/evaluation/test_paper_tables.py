@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 import pytest
 import yaml
@@ -10,7 +10,7 @@ import yaml
 from forgebench.data.catalog import load_catalog
 from forgebench.evaluation.metrics import weighted_average
 
-TABLES = yaml.safe_load((Path(__file__).parents[2] / "fixtures" / "clue_tables.yaml").read_text())
+TABLES = yaml.safe_load(resources.files("forgebench.analysis").joinpath("clue_tables.yaml").read_text())
 CATALOG = load_catalog()
 
 

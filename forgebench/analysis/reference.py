@@ -1,0 +1,92 @@
+"""Reported numbers beside measured ones: a paper's table as data, and the measured − reported gap per detector.
+
+``clue-table1`` is CLUE's Table 1 (per-dataset pixel F1 and IoU at the fixed threshold 0.5 on the nine benchmarks,
+and the reported image-count-weighted averages), shipped as ``clue_tables.yaml``. A reported row that names a
+forgebench detector is compared with that detector's measured cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+from forgebench.analysis.leaderboard import Leaderboard
+from forgebench.evaluation.metrics import AVERAGE
+from forgebench.plugin.suggest import unknown_name
+
+REFERENCES = {"clue-table1": ("table1", "CLUE Table 1 (Wang et al., arXiv 2508.07413)")}
+"""Name → (table in ``clue_tables.yaml``, how tables cite it)."""
+
+
+@dataclass(frozen=True)
+class ReportedRow:
+    method: str
+    detector: str | None
+    f1: dict[str, float]
+    iou: dict[str, float]
+    average: tuple[float, float]
+    """The reported weighted-average (F1, IoU)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str
+    source: str
+    datasets: tuple[str, ...]
+    rows: tuple[ReportedRow, ...]
+
+    def frame(self) -> pd.DataFrame:
+        """The reported rows in the leaderboard's wide shape (``<dataset> F1``, ``<dataset> IoU`` …)."""
+        records = []
+        for row in self.rows:
+            record: dict[str, object] = {"Detector": f"{row.method} (reported)"}
+            for dataset in self.datasets:
+                record |= {f"{dataset} F1": row.f1[dataset], f"{dataset} IoU": row.iou[dataset]}
+            record |= {f"{AVERAGE} F1": row.average[0], f"{AVERAGE} IoU": row.average[1]}
+            records.append(record)
+        return pd.DataFrame(records)
+
+    def gaps(self, board: Leaderboard) -> pd.DataFrame:
+        """Measured − reported F1 per dataset both have, for every measured configuration of a reported detector.
+
+        The weighted average's gap is given only where the board holds every dataset of the reference, with its
+        measured average over exactly those datasets.
+        """
+        wide = board.wide().set_index("Detector")
+        covers_all = set(self.datasets) <= set(board.datasets)
+        records = []
+        for row in self.rows:
+            for label in dict.fromkeys(c.label for c in board.cells if row.detector and c.detector == row.detector):
+                record: dict[str, object] = {"Detector": label, "reported as": row.method}
+                for dataset in self.datasets:
+                    measured = wide.at[label, f"{dataset} F1"] if f"{dataset} F1" in wide.columns else None
+                    record[f"{dataset} ΔF1"] = None if pd.isna(measured) else float(measured) - row.f1[dataset]
+                complete = covers_all and len(board.datasets) == len(self.datasets)
+                complete = complete and wide.at[label, "datasets"] == len(self.datasets)
+                measured_average = float(wide.at[label, f"{AVERAGE} F1"]) if complete else None
+                record[f"{AVERAGE} ΔF1"] = None if measured_average is None else measured_average - row.average[0]
+                records.append(record)
+        return pd.DataFrame(records)
+
+
+def load_reference(name: str) -> Reference:
+    """A named reference table; an unknown name raises ``LookupError`` with the close names."""
+    if name not in REFERENCES:
+        raise LookupError(unknown_name("reference", name, REFERENCES))
+    table, source = REFERENCES[name]
+    data = yaml.safe_load(resources.files("forgebench.analysis").joinpath("clue_tables.yaml").read_text("utf-8"))
+    datasets = tuple(data[table]["datasets"])
+    rows = tuple(
+        ReportedRow(
+            method=method,
+            detector=row.get("detector"),
+            f1=dict(zip(datasets, row["f1"], strict=True)),
+            iou=dict(zip(datasets, row["iou"], strict=True)),
+            average=(row["reported"]["f1"], row["reported"]["iou"]),
+        )
+        for method, row in data[table]["rows"].items()
+    )
+    return Reference(name=name, source=source, datasets=datasets, rows=rows)

@@ -1,0 +1,58 @@
+"""Reported numbers beside measured ones: CLUE Table 1 as data, and measured − reported F1 per matching detector."""
+
+from __future__ import annotations
+
+import pytest
+
+from forgebench.analysis import leaderboard
+from forgebench.analysis.reference import load_reference
+from forgebench.data.catalog import load_catalog
+from forgebench.evaluation.store import Store
+from forgebench.render.tables import leaderboard_markdown, write_leaderboard
+
+TABLE1 = load_reference("clue-table1")
+
+
+def test_clue_table1_rows_are_the_papers():
+    frame = TABLE1.frame().set_index("Detector")
+    assert list(TABLE1.datasets) == list(load_catalog().suite("all"))
+    assert (
+        frame.at["CLUE (reported)", "casia1 F1"] == 0.847 and frame.at["CLUE (reported)", "Weighted Avg. F1"] == 0.733
+    )
+    assert frame.at["MVSS-Net (reported)", "autosplice IoU"] == 0.213
+    assert {row.method: row.detector for row in TABLE1.rows}["TruFor"] == "trufor"
+
+
+def test_an_unknown_reference_suggests_the_known_one():
+    with pytest.raises(LookupError, match="Did you mean 'clue-table1'"):
+        load_reference("clue-tabel1")
+
+
+def test_gaps_per_dataset_and_the_average_only_over_the_whole_table(tmp_path, scores):
+    with Store(tmp_path / "partial") as store:
+        scores(store, "mvssnet", "casia1", [0.5, 0.3])
+        scores(store, "ela", "casia1", [0.9])
+        partial = leaderboard.build(store, load_catalog(), ["casia1"])
+    gaps = TABLE1.gaps(partial).set_index("Detector")
+    assert list(gaps.index) == ["mvssnet"] and gaps.at["mvssnet", "reported as"] == "MVSS-Net"
+    assert gaps.at["mvssnet", "casia1 ΔF1"] == pytest.approx(0.4 - 0.432)
+    assert gaps[["columbia ΔF1", "Weighted Avg. ΔF1"]].isna().all(axis=None)
+    with Store(tmp_path / "full") as store:
+        for dataset, value in zip(TABLE1.datasets, [0.8, 0.9, 0.5, 0.6, 0.6, 0.7, 0.7, 0.7, 0.6], strict=True):
+            scores(store, "clue", dataset, [value])
+        full = leaderboard.build(store, load_catalog(), list(TABLE1.datasets))
+    measured = full.wide().set_index("Detector").at["clue", "Weighted Avg. F1"]
+    assert TABLE1.gaps(full).set_index("Detector").at["clue", "Weighted Avg. ΔF1"] == pytest.approx(measured - 0.733)
+
+
+def test_markdown_and_csv_mark_reported_rows(tmp_path, scores):
+    with Store(tmp_path) as store:
+        scores(store, "mvssnet", "casia1", [0.5])
+        board = leaderboard.build(store, load_catalog(), ["casia1"])
+    text = leaderboard_markdown(board, TABLE1)
+    assert "## Reported in CLUE Table 1 (Wang et al., arXiv 2508.07413) (not measured here)" in text
+    assert "| MVSS-Net (reported) | 0.432 |" in text and "## Measured − reported F1" in text
+    assert "| mvssnet | MVSS-Net | 0.068 |" in text
+    written = write_leaderboard(board, tmp_path / "out", TABLE1)
+    assert written[-1].name == "leaderboard-reported.csv" and "CLUE (reported)" in written[-1].read_text()
+    assert "(reported)" not in leaderboard_markdown(board)
