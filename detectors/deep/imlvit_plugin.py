@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 import torch
 
 from forgebench.detectors.deep.imlvit import IMLViT, IMLViTSize, from_official, postprocess, preprocess
-from forgebench.detectors.deep.weights import checkpoint_digest, file_digest, load_strict, read_official
-from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction
+from forgebench.detectors.deep.official import CheckpointOptions, OfficialDetector
+from forgebench.detectors.deep.weights import checkpoint_digest
+from forgebench.plugin.contract import DetectorCard, DetectorPlugin, ImageInput, Prediction
 
 PUBLISHED = (
     "the IML-ViT repository's checkpoints/ckpt_download_page.md (Google Drive file 1xXJGJPW1i5j9Pc1JKd7fJmIAQkvt9jY7, "
@@ -21,29 +19,21 @@ PUBLISHED = (
 )
 
 
-@dataclass(frozen=True)
-class IMLViTOptions:
-    checkpoint: Path | None = None
-    """The official ``iml-vit_checkpoint.pth`` (raw state dict or under ``model``), or a safetensors copy."""
-    precision: Literal["fp32", "bf16"] = "fp32"
-    """bf16 autocast (CUDA or CPU); fp32 by default, as its agreement with fp32 is not measured yet."""
+class IMLViTDetector(OfficialDetector):
+    name = "imlvit"
+    published = PUBLISHED
 
+    def make_model(self, tensors: Mapping[str, torch.Tensor]) -> IMLViT:
+        return IMLViT(IMLViTSize.of(tensors))
 
-class IMLViTDetector(Detector):
-    def __init__(self, options: IMLViTOptions, device: str) -> None:
-        tensors = from_official(read_official(options.checkpoint, "imlvit", PUBLISHED))
-        self.model = IMLViT(IMLViTSize.of(tensors))
-        load_strict(self.model, tensors, options.checkpoint)
-        self.device = torch.device(device)
-        self.model = self.model.eval().to(self.device)
-        self.bf16 = options.precision == "bf16"
-        self.weights_digest = file_digest(options.checkpoint)
+    def translate(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return from_official(tensors)
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         size = self.model.size.input_size
         prepared = [preprocess(item.pixels, size) for item in batch]
         images = torch.from_numpy(np.stack([image for image, _ in prepared])).permute(0, 3, 1, 2).to(self.device)
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.inference_mode(), self.precision():
             logits = self.model(images)
         predictions = []
         for item, (_, inside), logit in zip(batch, prepared, logits, strict=True):
@@ -67,7 +57,7 @@ PLUGIN = DetectorPlugin(
         "1024 is resized to a long side of 1024 first (the official code crops it) and its map resized back",
         devices=("cuda", "cpu"),
     ),
-    options=IMLViTOptions,
+    options=CheckpointOptions,
     build=IMLViTDetector,
     digest=checkpoint_digest,
 )

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from forgebench.cli import app
 from forgebench.detectors.deep.imlvit import MEAN, STD, IMLViT, IMLViTSize, postprocess, preprocess, to_official
-from forgebench.detectors.deep.imlvit_plugin import PLUGIN, IMLViTOptions
+from forgebench.detectors.deep.imlvit_plugin import PLUGIN
+from forgebench.detectors.deep.official import CheckpointOptions
 from forgebench.detectors.deep.weights import WeightsError, save_copy
 from forgebench.plugin.contract import ImageInput
 
@@ -34,7 +35,7 @@ def official_checkpoint(path, layout="raw", size=TINY):
 
 
 def build(path):
-    return PLUGIN.build(IMLViTOptions(checkpoint=path), "cpu")
+    return PLUGIN.build(CheckpointOptions(checkpoint=path), "cpu")
 
 
 def test_the_released_architecture_has_the_official_keys_and_size():

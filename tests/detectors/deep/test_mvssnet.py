@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from forgebench.cli import app
 from forgebench.detectors.deep.mvssnet import MEAN, STD, BayarConv, MVSSNet, MVSSNetSize, postprocess, preprocess
-from forgebench.detectors.deep.mvssnet_plugin import PLUGIN, MVSSNetOptions
+from forgebench.detectors.deep.mvssnet_plugin import PLUGIN
+from forgebench.detectors.deep.official import CheckpointOptions
 from forgebench.detectors.deep.weights import WeightsError, save_copy
 from forgebench.plugin.contract import ImageInput
 
@@ -66,7 +67,7 @@ def test_preprocessing_is_bgr_resized_with_rgb_statistics_and_postprocessing_tru
 
 
 def test_the_official_layout_and_its_safetensors_copy_give_the_same_maps(tmp_path):
-    detector = PLUGIN.build(MVSSNetOptions(checkpoint=official_checkpoint(tmp_path / "mvssnet_casia.pt")), "cpu")
+    detector = PLUGIN.build(CheckpointOptions(checkpoint=official_checkpoint(tmp_path / "mvssnet_casia.pt")), "cpu")
     shapes = {"d/a.png": (37, 53, 3), "d/b.png": (64, 48, 3)}  # one odd-sized
     images = [
         ImageInput(name, np.random.default_rng(index).integers(0, 256, shape, dtype=np.uint8))
@@ -78,7 +79,7 @@ def test_the_official_layout_and_its_safetensors_copy_give_the_same_maps(tmp_pat
         assert prediction.probability.min() >= 0 and prediction.probability.max() <= 1
         assert 0 <= prediction.score <= 1 and prediction.probability.max() <= prediction.score
     copy = save_copy(detector.model.state_dict(), tmp_path / "copy.safetensors")
-    again = PLUGIN.build(MVSSNetOptions(checkpoint=copy), "cpu").predict(images)
+    again = PLUGIN.build(CheckpointOptions(checkpoint=copy), "cpu").predict(images)
     assert all(np.array_equal(a.probability, b.probability) for a, b in zip(predictions, again, strict=True))
 
 
@@ -87,7 +88,7 @@ def test_an_unexpected_key_is_refused_naming_it(tmp_path):
     state["head.conv_p3.1.weight"] = torch.zeros(1)  # the auxiliary head the released model was built without
     torch.save(state, tmp_path / "aux.pt")
     with pytest.raises(WeightsError, match=r"unexpected head\.conv_p3\.1\.weight"):
-        PLUGIN.build(MVSSNetOptions(checkpoint=tmp_path / "aux.pt"), "cpu")
+        PLUGIN.build(CheckpointOptions(checkpoint=tmp_path / "aux.pt"), "cpu")
 
 
 def test_run_end_to_end(tmp_path, monkeypatch):

@@ -1,0 +1,53 @@
+"""What every deep detector built from its authors' checkpoint shares: its options and how the model is loaded."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+from forgebench.detectors.deep.weights import file_digest, load_strict, read_official
+from forgebench.plugin.contract import Detector
+
+
+@dataclass(frozen=True)
+class CheckpointOptions:
+    checkpoint: Path | None = None
+    """The checkpoint file as its authors publish it (the card says where), or a safetensors copy of it."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """bf16 autocast (CUDA or CPU); fp32 by default, as its agreement with fp32 is not measured yet."""
+
+
+class OfficialDetector(Detector):
+    """Builds ``model`` from the official checkpoint: strict, on ``device``, in evaluation mode, with the file's
+    SHA-256 as ``weights_digest``. Subclasses give ``name`` and ``published`` (for errors) and :meth:`make_model`."""
+
+    name: ClassVar[str]
+    published: ClassVar[str]
+
+    def __init__(self, options: CheckpointOptions, device: str) -> None:
+        tensors = self.translate(read_official(options.checkpoint, self.name, self.published))
+        self.model = self.make_model(tensors)
+        load_strict(self.model, tensors, options.checkpoint)
+        self.device = torch.device(device)
+        self.model = self.model.eval().to(self.device)
+        self.bf16 = options.precision == "bf16"
+        self.weights_digest = file_digest(options.checkpoint)
+
+    @abc.abstractmethod
+    def make_model(self, tensors: Mapping[str, torch.Tensor]) -> nn.Module:
+        """The model the checkpoint's tensors were saved from (its size read off their shapes)."""
+
+    def translate(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Official key names → the model's (the same unless a subclass says otherwise)."""
+        return tensors
+
+    def precision(self) -> AbstractContextManager:
+        """Inference mode, with bf16 autocast when asked for."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
