@@ -56,7 +56,7 @@ class Reference:
         measured average over exactly those datasets.
         """
         wide = board.wide().set_index("Detector")
-        covers_all = set(self.datasets) <= set(board.datasets)
+        same_datasets = set(board.datasets) == set(self.datasets)
         records = []
         for row in self.rows:
             for label in dict.fromkeys(c.label for c in board.cells if row.detector and c.detector == row.detector):
@@ -64,10 +64,8 @@ class Reference:
                 for dataset in self.datasets:
                     measured = wide.at[label, f"{dataset} F1"] if f"{dataset} F1" in wide.columns else None
                     record[f"{dataset} ΔF1"] = None if pd.isna(measured) else float(measured) - row.f1[dataset]
-                complete = covers_all and len(board.datasets) == len(self.datasets)
-                complete = complete and wide.at[label, "datasets"] == len(self.datasets)
-                measured_average = float(wide.at[label, f"{AVERAGE} F1"]) if complete else None
-                record[f"{AVERAGE} ΔF1"] = None if measured_average is None else measured_average - row.average[0]
+                complete = same_datasets and wide.at[label, "datasets"] == len(self.datasets)
+                record[f"{AVERAGE} ΔF1"] = float(wide.at[label, f"{AVERAGE} F1"]) - row.average[0] if complete else None
                 records.append(record)
         return pd.DataFrame(records)
 

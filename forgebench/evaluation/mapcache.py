@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from forgebench.evaluation.metrics import THRESHOLD
+from forgebench.evaluation.store import process_alive
 
 
 def quantise(probability: np.ndarray) -> np.ndarray:
@@ -36,6 +37,10 @@ def save_map(path: Path, probability: np.ndarray) -> None:
     if not cv2.imwrite(str(temporary), quantise(probability)):
         raise OSError(f"Cannot write map {temporary}")
     temporary.replace(path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp.png"):  # left by a writer killed mid-write
+        pid = stale.name[len(path.name) + 2 :].partition(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            stale.unlink(missing_ok=True)
 
 
 def load_levels(path: Path) -> np.ndarray:

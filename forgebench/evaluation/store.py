@@ -311,10 +311,13 @@ def holder_alive(holder: str) -> bool:
     """False only for a holder of this machine whose process is gone (others are trusted until their lease ends)."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
+    return host != socket.gethostname() or not pid.isdigit() or process_alive(int(pid))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine still runs."""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by another user

@@ -38,3 +38,12 @@ def test_threads_writing_the_same_map_never_collide(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(write, range(4)))
     assert np.unique(load_levels(path)).size == 1 and sorted(p.name for p in path.parent.iterdir()) == ["a.png"]
+
+
+def test_a_temporary_file_left_by_a_killed_writer_goes_when_the_map_is_written_again(tmp_path):
+    path = tmp_path / "maps" / "a.png"
+    path.parent.mkdir()
+    dead = path.parent / f".a.png.{2**22 + 12345}.1.tmp.png"  # above Linux's largest pid: no such process
+    dead.write_bytes(b"")
+    save_map(path, np.zeros((4, 4), np.float32))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.png"]
