@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -22,6 +23,19 @@ class CheckpointOptions:
     """The checkpoint file as its authors publish it (the card says where), or a safetensors copy of it."""
     precision: Literal["fp32", "bf16"] = "fp32"
     """bf16 autocast (CUDA or CPU); fp32 by default, as its agreement with fp32 is not measured yet."""
+
+
+@dataclass(frozen=True)
+class FullResolutionOptions(CheckpointOptions):
+    """Options of a detector that runs at the image's own resolution, whose memory grows with the image."""
+
+    max_megapixels: float = 12.0
+    """Larger images are refused, each with an error naming its size (the run goes on); the card gives the
+    measured peak memory per image size to choose a limit for a machine."""
+
+    def __post_init__(self) -> None:
+        if self.max_megapixels <= 0:
+            raise ValueError(f"max_megapixels must be positive, got {self.max_megapixels}")
 
 
 class OfficialDetector(Detector):
@@ -47,6 +61,16 @@ class OfficialDetector(Detector):
     def translate(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Official key names → the model's (the same unless a subclass says otherwise)."""
         return tensors
+
+    def refuse_larger(self, pixels: np.ndarray, max_megapixels: float) -> None:
+        """Raise for an image above ``max_megapixels`` (the runner records the error for that image and goes on)."""
+        height, width = pixels.shape[:2]
+        if height * width > max_megapixels * 1e6:
+            raise ValueError(
+                f"{self.name} runs at full resolution and this {width}×{height} image ({height * width / 1e6:.1f} "
+                f"megapixels) is above max_megapixels={max_megapixels:g}; raise --option max_megapixels=N if this "
+                f"machine has the memory (the card gives peak memory per image size)"
+            )
 
     def precision(self) -> AbstractContextManager:
         """Inference mode, with bf16 autocast when asked for."""

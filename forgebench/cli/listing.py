@@ -67,6 +67,9 @@ def _detectors() -> None:
             "probability": card.to_probability,
             "options": _option_defaults(plugin.options),
             "weights": card.weights,
+            "weights hash": card.weights_hash,
+            "reported": card.reported,
+            "memory": card.memory,
             "devices": ", ".join(card.devices),
             "licence": card.licence,
         }

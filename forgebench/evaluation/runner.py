@@ -288,6 +288,7 @@ class _Loaded:
     forged: np.ndarray
     notes: list[str]
     load_seconds: float
+    source: bytes | None
 
 
 def _run_detector(
@@ -310,7 +311,7 @@ def _run_detector(
 
 
 def _predict(detector: _Detector, loaded: Sequence[_Loaded]) -> list[Prediction]:
-    predictions = detector.predict([ImageInput(image_id=i.sample.image_id, pixels=i.pixels) for i in loaded])
+    predictions = detector.predict([ImageInput(i.sample.image_id, i.pixels, i.source) for i in loaded])
     if len(predictions) != len(loaded):
         raise RuntimeError(f"detector returned {len(predictions)} predictions for {len(loaded)} images")
     return predictions
@@ -337,12 +338,13 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
                 image_id=sample.image_id, label=sample.label, status="invalid",
                 message=f"tampered image with an empty mask: {sample.mask}", notes="; ".join(notes) or None,
             )  # fmt: skip
+        source = sample.image.read_bytes() if chain.is_clean else None
         pixels = chain.apply(pixels, sample.image_id, seed)
     except DecodeError as error:
         return _error(sample, str(error))
     except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
         return _error(sample, f"{sample.image}: {type(error).__name__}: {error}")
-    return _Loaded(sample, pixels, forged, notes, time.perf_counter() - started)
+    return _Loaded(sample, pixels, forged, notes, time.perf_counter() - started, source)
 
 
 def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Job, map_root: Path) -> Record:

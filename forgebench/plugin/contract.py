@@ -28,6 +28,9 @@ class ImageInput:
 
     image_id: str
     pixels: np.ndarray
+    source: bytes | None = None
+    """The image file's bytes as stored, when ``pixels`` are its unperturbed decoding (None after a perturbation):
+    for methods that read the encoding itself, such as a JPEG's quantised DCT coefficients."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class DetectorCard:
     paper: str = ""
     licence: str = ""
     weights: str = "none (weight-free)"
+    weights_hash: str = ""
+    """The published weight file's hash where its authors give one (``md5:…``, ``sha256:…``), to compare with the
+    SHA-256 that forgebench records as the configuration's weights digest."""
+    reported: str = ""
+    """The authors' own numbers, with the protocol they used (fixed threshold or best, which datasets)."""
+    memory: str = ""
+    """Peak memory per image, as measured, where it grows with the image size."""
     to_probability: str = ""
     devices: tuple[str, ...] = ("cpu",)
     version: str = "1"

@@ -128,6 +128,22 @@ def test_list_prints_cards_datasets_and_suites(cli):
     assert "quality=90, box=7, z0=3.0" in result.output
 
 
+def test_list_detectors_gives_each_deep_detector_its_weights_reported_numbers_and_memory(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    result = cli("list", "detectors")
+    assert result.exit_code == 0
+    cards: dict[str, list[str]] = {}
+    for line in result.output.splitlines():
+        if " — " in line and not line.startswith(" "):
+            cards[line.split(" — ")[0]] = []
+        elif cards:
+            cards[list(cards)[-1]].append(line.split()[0] if line.strip() else "")
+    for name in ("imlvit", "mvssnet"):
+        assert {"weights", "reported", "memory", "licence", "paper"} <= set(cards[name]), name
+    assert "weights" in cards["ela"] and "reported" not in cards["ela"]
+    assert "CASIAv1+ .452, Columbia .638" in result.output
+
+
 def test_list_perturbations_states_each_osn_recipe_with_its_confidence(cli):
     result = cli("list", "perturbations")
     assert result.exit_code == 0

@@ -255,10 +255,12 @@ class Hashing(Detector):
 
     def __init__(self) -> None:
         self.inputs: list[tuple[str, tuple[int, ...], str]] = []
+        self.sources: dict[str, bytes | None] = {}
 
     def predict(self, batch):
         for item in batch:
             self.inputs.append((item.image_id, item.pixels.shape, hashlib.sha256(item.pixels.tobytes()).hexdigest()))
+            self.sources[item.image_id] = item.source
         return Scripted(ScriptedOptions()).predict(batch)
 
 
@@ -325,6 +327,16 @@ def test_each_perturbation_sees_other_pixels_and_is_keyed_by_its_canonical_id(ha
         "clean", "noise(sigma=6.0)", "resize(s=0.5,interp=bilinear)+jpeg(q=70,ss=420)",
         "osn(platform=wechat)", "blur(k=5)", "osn(platform=whatsapp,variant=random)",
     }  # fmt: skip
+
+
+def test_the_detector_gets_the_file_bytes_only_with_unperturbed_pixels(hashing, tiny, tmp_path):
+    for spec in ("clean", "jpeg:q=70"):
+        with Store(tmp_path / "r") as store:
+            run(Job("hashing", tuple(tiny), tmp_path / "r", perturbations=(spec,)), store)
+    clean, perturbed = hashing[0].sources, hashing[1].sources
+    files = {sample.image_id: sample.image.read_bytes() for sample in build_manifest(tiny[0]).samples}
+    assert len(files) == 7 and clean == files
+    assert set(perturbed) == set(files) and set(perturbed.values()) == {None}
 
 
 def test_resized_input_is_scored_and_cached_at_the_ground_truth_size(hashing, tiny, tmp_path):
