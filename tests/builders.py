@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from typer.testing import CliRunner, Result
+
+from forgebench.cli import app
 
 
 def write_image(path: Path, height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
@@ -69,3 +72,13 @@ def paste_uncompressed(original: np.ndarray, quality: int) -> tuple[np.ndarray, 
     tampered = jpeg_roundtrip(original, quality)
     tampered[inside] = original[inside]
     return tampered, inside
+
+
+def run_detector(folder: Path, detector: str, *options: str) -> Result:
+    """``forgebench run DETECTOR --option …`` through the CLI, on a tiny pairs dataset (2 tampered images, 1 authentic)
+    written under ``folder``, with results in ``folder/r``."""
+    catalog = pairs_dataset(folder / "tiny", n_tampered=2, n_authentic=1)
+    arguments = ["run", detector, "--dataset", "tiny", "--catalog", str(catalog), "--results", str(folder / "r")]
+    for option in options:
+        arguments += ["--option", option]
+    return CliRunner(env={"COLUMNS": "250"}).invoke(app, arguments)

@@ -4,6 +4,7 @@ official inference's input processing, at the image's full resolution."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,20 +20,23 @@ PUBLISHED = (
 )
 
 
+@dataclass(frozen=True)
+class CATNetOptions(FullResolutionOptions):
+    max_megapixels: float = 24.0
+    """Larger images are refused, each with an error naming its size (the run goes on). 24 megapixels, the largest
+    size measured (8.6 GiB peak on CPU), takes every image of the nine benchmarks (NIST16's largest are 21)."""
+
+
 class CATNetDetector(OfficialDetector):
     name = "catnet"
     published = PUBLISHED
-
-    def __init__(self, options: FullResolutionOptions, device: str) -> None:
-        super().__init__(options, device)
-        self.max_megapixels = options.max_megapixels
 
     def make_model(self, tensors: Mapping[str, torch.Tensor]) -> CATNet:
         return CATNet(CATNetSize.of(tensors))
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         for item in batch:
-            self.refuse_larger(item.pixels, self.max_megapixels)
+            self.refuse_larger(item.pixels)
         return [self._predict_one(item) for item in batch]
 
     def _predict_one(self, item: ImageInput) -> Prediction:
@@ -59,16 +63,16 @@ PLUGIN = DetectorPlugin(
         "experiments/CAT_full.yaml), so either loads",
         reported="none on file: the official README gives no table, the CLUE paper does not compare with it, and "
         "the IJCV paper's tables (their own protocol and training sets) could not be checked here",
-        memory="peak resident on CPU, fp32, one image (scratch measurement, random weights): 1.37 GiB while loading; "
-        "1.14 / 1.29 / 1.65 / 2.21 / 3.42 GiB at 0.5 / 1 / 2 / 4 / 8 megapixels (about 0.3 GiB per megapixel above "
-        "the 1.0 GiB of the loaded model)",
+        memory="grows with the image (full resolution): peak resident on CPU in fp32 (benchmarks/deep_speed.py, one "
+        "process per size, loading included) 1.5 GiB at 0.25 megapixels, 1.6 at 1, 2.6 at 4, 4.0 at 8, 6.4 at 16, "
+        "8.6 GiB at 24; 7 to 10 s per megapixel on 2 CPU cores",
         to_probability="as the official inference: the JPEG file's own luma DCT coefficients and quantisation table "
         "(a non-JPEG or perturbed image is re-compressed in memory at quality 100, 4:4:4, with Pillow, and that "
         "JPEG is what both streams see); RGB (x − 127.5)/127.5; padded to a multiple of 8; softmax class 1 at ¼ "
         "resolution, then bilinear to the padded size and cropped to the image; score = the map's maximum",
         devices=("cuda", "cpu"),
     ),
-    options=FullResolutionOptions,
+    options=CATNetOptions,
     build=CATNetDetector,
     digest=checkpoint_digest,
 )

@@ -29,9 +29,10 @@ class CheckpointOptions:
 class FullResolutionOptions(CheckpointOptions):
     """Options of a detector that runs at the image's own resolution, whose memory grows with the image."""
 
-    max_megapixels: float = 12.0
+    max_megapixels: float = 8.0
     """Larger images are refused, each with an error naming its size (the run goes on); the card gives the
-    measured peak memory per image size to choose a limit for a machine."""
+    measured peak memory per image size to choose a limit for a machine. The default is the largest size measured
+    for every full-resolution detector on CPU (7.0 GiB at most)."""
 
     def __post_init__(self) -> None:
         if self.max_megapixels <= 0:
@@ -51,6 +52,7 @@ class OfficialDetector(Detector):
         load_strict(self.model, tensors, options.checkpoint)
         self.device = torch.device(device)
         self.model = self.model.eval().to(self.device)
+        self.options = options
         self.bf16 = options.precision == "bf16"
         self.weights_digest = file_digest(options.checkpoint)
 
@@ -62,8 +64,10 @@ class OfficialDetector(Detector):
         """Official key names → the model's (the same unless a subclass says otherwise)."""
         return tensors
 
-    def refuse_larger(self, pixels: np.ndarray, max_megapixels: float) -> None:
-        """Raise for an image above ``max_megapixels`` (the runner records the error for that image and goes on)."""
+    def refuse_larger(self, pixels: np.ndarray) -> None:
+        """Raise for an image above the options' ``max_megapixels`` (:class:`FullResolutionOptions`); the runner
+        records the error for that image and goes on."""
+        max_megapixels = self.options.max_megapixels
         height, width = pixels.shape[:2]
         if height * width > max_megapixels * 1e6:
             raise ValueError(

@@ -21,10 +21,6 @@ class TruForDetector(OfficialDetector):
     name = "trufor"
     published = PUBLISHED
 
-    def __init__(self, options: FullResolutionOptions, device: str) -> None:
-        super().__init__(options, device)
-        self.max_megapixels = options.max_megapixels
-
     def make_model(self, tensors: Mapping[str, torch.Tensor]) -> TruFor:
         return TruFor(TruForSize.of(tensors))
 
@@ -32,7 +28,7 @@ class TruForDetector(OfficialDetector):
         return [self.predict_one(item) for item in batch]
 
     def predict_one(self, item: ImageInput) -> Prediction:
-        self.refuse_larger(item.pixels, self.max_megapixels)
+        self.refuse_larger(item.pixels)
         height, width = item.pixels.shape[:2]
         smallest = self.model.size.smallest_side
         if min(height, width) < smallest:
@@ -66,9 +62,9 @@ PLUGIN = DetectorPlugin(
         reported="the CLUE paper's Table 1 at 0.5, no inversion, no border band (leaderboard --reference "
         "clue-table1): CASIA v1 .696, Columbia .798, NIST16 .362, Coverage .480; TruFor's own tables use "
         "max(F1(map), F1(1 − map)) with a border band left out, so they are not comparable",
-        memory="grows with the image (full resolution): peak resident on CPU in fp32, 1.0 GiB of it the loaded "
-        "model, 1.4 GiB at 0.5 megapixels, 1.6 at 1, 2.3 at 2, 3.8 at 4, 6.7 GiB at 8 (one process per size; 24, 38, "
-        "77, 228 and 467 s per image on 2 CPU cores)",
+        memory="grows with the image (full resolution): peak resident on CPU in fp32 (benchmarks/deep_speed.py, one "
+        "process per size, loading included) 1.5 GiB at 0.25 megapixels, 2.0 at 1, 4.2 at 4, 7.0 GiB at 8; 3, 21, "
+        "110 and 267 s per image on 2 CPU cores",
         devices=("cuda", "cpu"),
     ),
     options=FullResolutionOptions,

@@ -41,7 +41,7 @@ def predict(
     for path, stem in zip(images, unique_stems(images), strict=True):
         try:
             pixels = read_rgb(path)
-            (prediction,) = model.predict([ImageInput(image_id=f"predict/{path.name}", pixels=pixels)])
+            (prediction,) = model.predict([ImageInput(f"predict/{path.name}", pixels, path.read_bytes())])
             raw = check_map(prediction.probability)
             score = image_score(raw, prediction.score)
         except Exception as error:  # noqa: BLE001 — report the failure for this image and go on

@@ -9,12 +9,10 @@ import io
 import numpy as np
 import pytest
 import torch
-from builders import pairs_dataset
+from builders import run_detector
 from PIL import Image
 from torch.nn import functional as F
-from typer.testing import CliRunner
 
-from forgebench.cli import app
 from forgebench.detectors.deep.catnet import (
     CATNet,
     CATNetSize,
@@ -25,7 +23,6 @@ from forgebench.detectors.deep.catnet import (
     recompress,
 )
 from forgebench.detectors.deep.catnet_plugin import PLUGIN
-from forgebench.detectors.deep.official import FullResolutionOptions
 from forgebench.detectors.deep.weights import WeightsError, save_copy
 from forgebench.plugin.contract import ImageInput
 
@@ -61,7 +58,7 @@ def jpeg(pixels: np.ndarray, **options) -> bytes:
 
 
 def build(path, **options):
-    return PLUGIN.build(FullResolutionOptions(checkpoint=path, **options), "cpu")
+    return PLUGIN.build(PLUGIN.options(checkpoint=path, **options), "cpu")
 
 
 def test_the_released_architecture_has_the_official_keys_and_size():
@@ -164,14 +161,12 @@ def test_an_image_above_max_megapixels_is_refused_naming_its_size(tmp_path):
     detector = build(official_checkpoint(tmp_path / "CAT_full_v2.pth.tar"), max_megapixels=0.001)
     with pytest.raises(ValueError, match="53×37"):
         detector.predict([ImageInput("d/a.png", np.zeros((37, 53, 3), np.uint8))])
+    by_default = build(tmp_path / "CAT_full_v2.pth.tar")
+    by_default.refuse_larger(np.empty((3744, 5616, 3), np.uint8))  # NIST16's largest images are taken
 
 
-def test_run_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    catalog = pairs_dataset(tmp_path / "tiny", n_tampered=2, n_authentic=1)
-    checkpoint = official_checkpoint(tmp_path / "CAT_full_v2.pth.tar")
-    ran = CliRunner().invoke(app, ["run", "catnet", "--dataset", "tiny", "--catalog", str(catalog), "--results",
-                                   str(tmp_path / "r"), "--option", f"checkpoint={checkpoint}"])  # fmt: skip
+def test_run_end_to_end(tmp_path):
+    ran = run_detector(tmp_path, "catnet", f"checkpoint={official_checkpoint(tmp_path / 'CAT_full_v2.pth.tar')}")
     assert ran.exit_code == 0, ran.output
     assert "tiny: 3 scored" in ran.output
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from builders import pairs_dataset
-from typer.testing import CliRunner
+from builders import run_detector
 
-from forgebench.cli import app
 from forgebench.detectors.deep.mvssnet import MEAN, STD, BayarConv, MVSSNet, MVSSNetSize, postprocess, preprocess
 from forgebench.detectors.deep.mvssnet_plugin import PLUGIN
 from forgebench.detectors.deep.official import CheckpointOptions
@@ -91,11 +89,7 @@ def test_an_unexpected_key_is_refused_naming_it(tmp_path):
         PLUGIN.build(CheckpointOptions(checkpoint=tmp_path / "aux.pt"), "cpu")
 
 
-def test_run_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    catalog = pairs_dataset(tmp_path / "tiny", n_tampered=2, n_authentic=1)
-    checkpoint = official_checkpoint(tmp_path / "mvssnet_casia.pt")
-    ran = CliRunner().invoke(app, ["run", "mvssnet", "--dataset", "tiny", "--catalog", str(catalog), "--results",
-                                   str(tmp_path / "r"), "--option", f"checkpoint={checkpoint}"])  # fmt: skip
+def test_run_end_to_end(tmp_path):
+    ran = run_detector(tmp_path, "mvssnet", f"checkpoint={official_checkpoint(tmp_path / 'mvssnet_casia.pt')}")
     assert ran.exit_code == 0, ran.output
     assert "tiny: 3 scored" in ran.output

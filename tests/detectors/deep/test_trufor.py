@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from builders import pairs_dataset
-from typer.testing import CliRunner
+from builders import run_detector
 
-from forgebench.cli import app
 from forgebench.detectors.deep.official import FullResolutionOptions
 from forgebench.detectors.deep.trufor import TruFor, TruForSize, postprocess, preprocess, weighted_statistics
 from forgebench.detectors.deep.trufor_plugin import PLUGIN
@@ -149,11 +147,7 @@ def test_images_above_max_megapixels_or_below_the_smallest_side_are_refused(tmp_
         detector.predict([ImageInput("d/thin", random_image(12, 30))])
 
 
-def test_run_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    catalog = pairs_dataset(tmp_path / "tiny", n_tampered=2, n_authentic=1)
-    checkpoint = official_checkpoint(tmp_path / "trufor.pth.tar")
-    ran = CliRunner().invoke(app, ["run", "trufor", "--dataset", "tiny", "--catalog", str(catalog), "--results",
-                                   str(tmp_path / "r"), "--option", f"checkpoint={checkpoint}"])  # fmt: skip
+def test_run_end_to_end(tmp_path):
+    ran = run_detector(tmp_path, "trufor", f"checkpoint={official_checkpoint(tmp_path / 'trufor.pth.tar')}")
     assert ran.exit_code == 0, ran.output
     assert "tiny: 3 scored" in ran.output

@@ -143,7 +143,7 @@ def test_list_detectors_gives_each_deep_detector_its_weights_reported_numbers_an
     assert "weights" in cards["ela"] and "reported" not in cards["ela"]
     assert "CASIAv1+ .452, Columbia .638" in result.output
     assert "md5:7bee48f3476c75616c3c5721ab256ff8" in result.output  # TruFor's archive, as its README gives it
-    assert "max_megapixels=12.0" in result.output
+    assert "max_megapixels=8.0" in result.output
 
 
 def test_list_perturbations_states_each_osn_recipe_with_its_confidence(cli):

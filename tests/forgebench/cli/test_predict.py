@@ -24,8 +24,12 @@ class NoOptions:
 class Scripted(Detector):
     """Left half p = 0.9; raises for an image named ``raise*`` and returns p = 1.5 for one named ``over*``."""
 
+    def __init__(self) -> None:
+        self.sources: list[bytes | None] = []
+
     def predict(self, batch):
         (item,) = batch
+        self.sources.append(item.source)
         name = Path(item.image_id).name
         if name.startswith("raise"):
             raise RuntimeError("scripted failure")
@@ -38,7 +42,9 @@ class Scripted(Detector):
 def scripted(monkeypatch):
     fresh = Registry(registry.DETECTOR_GROUP, DetectorPlugin)
     monkeypatch.setattr(registry, "detectors", fresh)
-    fresh.register("scripted", DetectorPlugin(DetectorCard("scripted", "test"), NoOptions, lambda o, d: Scripted()))
+    built = Scripted()
+    fresh.register("scripted", DetectorPlugin(DetectorCard("scripted", "test"), NoOptions, lambda o, d: built))
+    return built
 
 
 @pytest.mark.parametrize("options", [(), ("--option", "root=.")])
@@ -78,6 +84,14 @@ def test_the_map_is_checked_once_per_image(cli, tmp_path, scripted, monkeypatch)
     result = cli("predict", "scripted", tmp_path / "in/a.png", tmp_path / "in/b.png", "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert len(calls) == 2
+
+
+def test_the_detector_gets_each_file_as_stored(cli, tmp_path, scripted):
+    write_image(tmp_path / "in/a.png")
+    write_image(tmp_path / "in/b.jpg")
+    result = cli("predict", "scripted", tmp_path / "in/a.png", tmp_path / "in/b.jpg", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert scripted.sources == [(tmp_path / "in" / name).read_bytes() for name in ("a.png", "b.jpg")]
 
 
 def test_inputs_with_one_file_name_get_distinct_outputs_in_order(cli, tmp_path):
