@@ -61,8 +61,7 @@ PLUGIN = DetectorPlugin(
         licence="Apache-2.0 (code) and CC-BY-4.0 (weights), per the README's licence update of 2026-08-05",
         weights=f"--option checkpoint=FILE: {PUBLISHED}; both files have the same architecture (one config, "
         "experiments/CAT_full.yaml), so either loads",
-        reported="none on file: the official README gives no table, the CLUE paper does not compare with it, and "
-        "the IJCV paper's tables (their own protocol and training sets) could not be checked here",
+        reported="none on file: the official README gives no table and the CLUE paper does not compare with it",
         memory="grows with the image (full resolution): peak resident on CPU in fp32 (benchmarks/deep_speed.py, one "
         "process per size, loading included) 1.5 GiB at 0.25 megapixels, 1.6 at 1, 2.6 at 4, 4.0 at 8, 6.4 at 16, "
         "8.6 GiB at 24; 7 to 10 s per megapixel on 2 CPU cores",

@@ -32,9 +32,9 @@ class IMLViTDetector(OfficialDetector):
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
         size = self.model.size.input_size
         prepared = [preprocess(item.pixels, size) for item in batch]
-        images = torch.from_numpy(np.stack([image for image, _ in prepared])).permute(0, 3, 1, 2).to(self.device)
+        images = torch.from_numpy(np.stack([image for image, _ in prepared])).permute(0, 3, 1, 2)
         with torch.inference_mode(), self.precision():
-            logits = self.model(images)
+            logits = self.model(images.contiguous().to(self.device))
         predictions = []
         for item, (_, inside), logit in zip(batch, prepared, logits, strict=True):
             probability = postprocess(logit, inside, size).cpu().numpy()

@@ -23,13 +23,14 @@ class MVSSNetDetector(OfficialDetector):
         return MVSSNet(MVSSNetSize.of(tensors))
 
     def predict(self, batch: Sequence[ImageInput]) -> list[Prediction]:
+        # contiguous: a channels-last stride makes convolutions round differently, and the channel attention's large
+        # energies magnify that to 1/255 steps in the map
         images = torch.from_numpy(np.stack([preprocess(item.pixels) for item in batch])).permute(0, 3, 1, 2)
         with torch.inference_mode(), self.precision():
-            probability = torch.sigmoid(self.model(images.to(self.device)).float())[:, 0].cpu().numpy()
-        return [
-            Prediction(probability=postprocess(p, *item.pixels.shape[:2]), score=float(p.max()))
-            for item, p in zip(batch, probability, strict=True)
-        ]
+            logits = self.model(images.contiguous().to(self.device)).float()
+            probability = torch.sigmoid(logits)[:, 0].cpu().numpy()
+        maps = [postprocess(p, *item.pixels.shape[:2]) for item, p in zip(batch, probability, strict=True)]
+        return [Prediction(probability=m, score=float(m.max())) for m in maps]
 
 
 PLUGIN = DetectorPlugin(
@@ -40,10 +41,10 @@ PLUGIN = DetectorPlugin(
         licence="the official repository has no licence file (all rights reserved); weights likewise",
         weights=f"--option checkpoint=FILE: {PUBLISHED}",
         to_probability="as the official inference: BGR, 512² bilinear, /255, ImageNet RGB statistics on BGR; sigmoid "
-        "at 512², truncated to 8 bits, bilinear back to the image; score = the map's maximum before that",
-        reported="the authors' mvssnetplus.md (CASIA v2-trained, pixel F1 at 0.5): CASIAv1+ .452, Columbia .638, "
-        "COVER .453, DEFACTO-12k .137, IMD2020 .260; the CLUE paper's Table 1 (leaderboard --reference clue-table1): "
-        "CASIA v1 .432, Columbia .677, NIST16 .305, Coverage .397",
+        "at 512², truncated to 8 bits, bilinear back to the image; score = that map's maximum (as evaluate.py)",
+        reported="mvssnetplus.md (CASIA v2-trained, pixel F1 at 0.5; leaderboard --reference mvssnet-readme): "
+        "CASIAv1+ .452, Columbia .638, COVER .453, DEFACTO-12k .137, IMD2020 .260; the CLUE paper's Table 1 "
+        "(--reference clue-table1): CASIA v1 .432, Columbia .677, NIST16 .305, Coverage .397",
         memory="constant: every image runs at 512²; 1.8 GiB peak resident on CPU (benchmarks/deep_speed.py)",
         devices=("cuda", "cpu"),
     ),

@@ -433,7 +433,7 @@ class TruFor(nn.Module):
 def preprocess(pixels: np.ndarray) -> np.ndarray:
     """(3, H, W) float32 network input for H×W×3 uint8 RGB: as the official loader, the pixels divided by 256 (not
     255), at the image's own size."""
-    return pixels.transpose(2, 0, 1).astype(np.float32) / 256.0
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32) / np.float32(256.0)
 
 
 def postprocess(logits: torch.Tensor, detection: torch.Tensor) -> tuple[np.ndarray, float]:

@@ -1,8 +1,9 @@
 """Reported numbers beside measured ones: a paper's table as data, and the measured − reported gap per detector.
 
 ``clue-table1`` is CLUE's Table 1 (per-dataset pixel F1 and IoU at the fixed threshold 0.5 on the nine benchmarks,
-and the reported image-count-weighted averages), shipped as ``clue_tables.yaml``. A reported row that names a
-forgebench detector is compared with that detector's measured cells.
+and the reported image-count-weighted averages), shipped as ``clue_tables.yaml``. ``mvssnet-readme`` is the pixel F1
+at 0.5 that MVSS-Net's authors publish for their CASIA v2-trained models (``mvssnet_tables.yaml``; F1 only, no
+average). A reported row that names a forgebench detector is compared with that detector's measured cells.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from forgebench.analysis.leaderboard import Leaderboard
 from forgebench.evaluation.metrics import AVERAGE
 from forgebench.plugin.suggest import unknown_name
 
-REFERENCES = {"clue-table1": ("table1", "CLUE Table 1 (Wang et al., arXiv 2508.07413)")}
-"""Name → (table in ``clue_tables.yaml``, how tables cite it)."""
+REFERENCES = {
+    "clue-table1": ("clue_tables.yaml", "table1", "CLUE Table 1 (Wang et al., arXiv 2508.07413)"),
+    "mvssnet-readme": ("mvssnet_tables.yaml", "pixel_f1", "the MVSS-Net repository's mvssnetplus.md (dong03/MVSS-Net)"),
+}
+"""Name → (package data file, table in it, how tables cite it)."""
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,9 @@ class ReportedRow:
     detector: str | None
     f1: dict[str, float]
     iou: dict[str, float]
-    average: tuple[float, float]
-    """The reported weighted-average (F1, IoU)."""
+    """Empty where the source reports F1 only."""
+    average: tuple[float, float] | None
+    """The reported weighted-average (F1, IoU), where the source gives one."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,17 @@ class Reference:
         for row in self.rows:
             record: dict[str, object] = {"Detector": f"{row.method} (reported)"}
             for dataset in self.datasets:
-                record |= {f"{dataset} F1": row.f1[dataset], f"{dataset} IoU": row.iou[dataset]}
-            record |= {f"{AVERAGE} F1": row.average[0], f"{AVERAGE} IoU": row.average[1]}
+                record[f"{dataset} F1"] = row.f1[dataset]
+                if row.iou:
+                    record[f"{dataset} IoU"] = row.iou[dataset]
+            if row.average:
+                record |= {f"{AVERAGE} F1": row.average[0], f"{AVERAGE} IoU": row.average[1]}
             records.append(record)
         return pd.DataFrame(records)
 
     def gaps(self, board: Leaderboard) -> pd.DataFrame:
-        """Measured − reported F1 per dataset both have, for every measured configuration of a reported detector.
+        """Measured − reported F1 per dataset both have, for every measured configuration of a reported detector
+        that has at least one such dataset.
 
         The weighted average's gap is given only where the board holds every dataset of the reference, with its
         measured average over exactly those datasets.
@@ -65,8 +74,11 @@ class Reference:
                     measured = wide.at[label, f"{dataset} F1"] if f"{dataset} F1" in wide.columns else None
                     record[f"{dataset} ΔF1"] = None if pd.isna(measured) else float(measured) - row.f1[dataset]
                 complete = same_datasets and wide.at[label, "datasets"] == len(self.datasets)
-                record[f"{AVERAGE} ΔF1"] = float(wide.at[label, f"{AVERAGE} F1"]) - row.average[0] if complete else None
-                records.append(record)
+                if row.average:
+                    average = float(wide.at[label, f"{AVERAGE} F1"]) - row.average[0] if complete else None
+                    record[f"{AVERAGE} ΔF1"] = average
+                if any(value is not None for key, value in record.items() if key.endswith("ΔF1")):
+                    records.append(record)
         return pd.DataFrame(records)
 
 
@@ -74,16 +86,16 @@ def load_reference(name: str) -> Reference:
     """A named reference table; an unknown name raises ``LookupError`` with the close names."""
     if name not in REFERENCES:
         raise LookupError(unknown_name("reference", name, REFERENCES))
-    table, source = REFERENCES[name]
-    data = yaml.safe_load(resources.files("forgebench.analysis").joinpath("clue_tables.yaml").read_text("utf-8"))
+    file, table, source = REFERENCES[name]
+    data = yaml.safe_load(resources.files("forgebench.analysis").joinpath(file).read_text("utf-8"))
     datasets = tuple(data[table]["datasets"])
     rows = tuple(
         ReportedRow(
             method=method,
             detector=row.get("detector"),
             f1=dict(zip(datasets, row["f1"], strict=True)),
-            iou=dict(zip(datasets, row["iou"], strict=True)),
-            average=(row["reported"]["f1"], row["reported"]["iou"]),
+            iou=dict(zip(datasets, row.get("iou", ()), strict=True)) if "iou" in row else {},
+            average=(row["reported"]["f1"], row["reported"]["iou"]) if "reported" in row else None,
         )
         for method, row in data[table]["rows"].items()
     )

@@ -38,11 +38,14 @@ def print_reference(board: leaderboard.Leaderboard, reference: Reference) -> Non
     per-dataset reported rows are in the Markdown and CSV files)."""
     console.print(f"[bold]Reported in {escape(reference.source)}[/] (not measured here):", highlight=False)
     for row in reference.rows:
-        console.print(f"  {escape(row.method)} (reported): {AVERAGE} F1 {fmt(row.average[0])} / IoU "
-                      f"{fmt(row.average[1])}", highlight=False)  # fmt: skip
+        if row.average:
+            shown = f"{AVERAGE} F1 {fmt(row.average[0])} / IoU {fmt(row.average[1])}"
+        else:
+            shown = "F1 " + ", ".join(f"{dataset} {fmt(value)}" for dataset, value in row.f1.items())
+        console.print(f"  {escape(row.method)} (reported): {shown}", highlight=False)
     gaps = reference.gaps(board)
     if gaps.empty:
-        console.print("  No measured detector is one the reference reports on.", highlight=False)
+        console.print("  No detector the reference reports on was measured on one of its datasets.", highlight=False)
     for gap in gaps.to_dict("records"):
         shown = ", ".join(f"{column[:-4]} {gap[column]:+.3f}" for column in gaps.columns[2:] if pd.notna(gap[column]))
         console.print(f"  {escape(gap['Detector'])} − {escape(gap['reported as'])}, F1: {shown}", highlight=False)

@@ -120,7 +120,7 @@ def leaderboard(
         str | None,
         typer.Option(
             help="Show a paper's reported rows beside the measured ones, and the measured − reported F1 "
-            "of the detectors it reports on: clue-table1."
+            "of the detectors it reports on: clue-table1 (CLUE's Table 1) or mvssnet-readme (MVSS-Net's own F1)."
         ),
     ] = None,
     level: LevelOption = 0.95,

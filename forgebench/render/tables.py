@@ -100,7 +100,7 @@ def reference_sections(board: Leaderboard, reference: Reference) -> list[str]:
     text = [f"## Reported in {reference.source} (not measured here)", "", markdown_table(reference.frame()), ""]
     gaps = reference.gaps(board)
     if gaps.empty:
-        text += ["No measured detector is one the reference reports on.", ""]
+        text += ["No detector the reference reports on was measured on one of its datasets.", ""]
     else:
         text += ["## Measured − reported F1", "", markdown_table(gaps), ""]
     return text

@@ -56,3 +56,25 @@ def test_markdown_and_csv_mark_reported_rows(tmp_path, scores):
     written = write_leaderboard(board, tmp_path / "out", TABLE1)
     assert written[-1].name == "leaderboard-reported.csv" and "CLUE (reported)" in written[-1].read_text()
     assert "(reported)" not in leaderboard_markdown(board)
+
+
+def test_mvssnet_readme_reports_f1_only_and_its_gaps_have_no_average(tmp_path, scores):
+    readme = load_reference("mvssnet-readme")
+    frame = readme.frame().set_index("Detector")
+    assert list(frame.columns) == ["casia1 F1", "columbia F1", "coverage F1", "imd2020 F1"]
+    assert (
+        frame.at["MVSS-Net (reported)", "coverage F1"] == 0.453
+        and frame.at["MVSS-Net++ (reported)", "imd2020 F1"] == 0.27
+    )
+    with Store(tmp_path) as store:
+        scores(store, "mvssnet", "columbia", [0.7, 0.5])
+        board = leaderboard.build(store, load_catalog(), ["columbia"])
+    gaps = readme.gaps(board).set_index("Detector")
+    assert list(gaps.columns) == ["reported as", "casia1 ΔF1", "columbia ΔF1", "coverage ΔF1", "imd2020 ΔF1"]
+    assert gaps.at["mvssnet", "columbia ΔF1"] == pytest.approx(0.6 - 0.638)
+    text = leaderboard_markdown(board, readme)
+    assert "| MVSS-Net++ (reported) | 0.513 | 0.660 | 0.482 | 0.270 |" in text
+    with Store(tmp_path / "elsewhere") as store:
+        scores(store, "mvssnet", "nist16", [0.7])
+        elsewhere = leaderboard.build(store, load_catalog(), ["nist16"])
+    assert readme.gaps(elsewhere).empty  # measured on no dataset the table reports

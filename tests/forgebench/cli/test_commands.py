@@ -207,7 +207,7 @@ def test_leaderboard_with_the_papers_reported_rows(cli, tmp_path):
     cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
     board = cli("leaderboard", "--suite", "all", "--results", results, "--reference", "clue-table1")
     assert board.exit_code == 0, board.output
-    assert "CLUE (reported)" in board.output and "No measured detector is one the reference reports on" in board.output
+    assert "CLUE (reported)" in board.output and "No detector the reference reports on was measured" in board.output
     assert (results / "leaderboard-reported.csv").is_file()
     wrong = cli("leaderboard", "--suite", "all", "--results", results, "--reference", "clue-tabel1")
     assert wrong.exit_code == 2 and "Did you mean 'clue-table1'" in wrong.output
