@@ -94,7 +94,7 @@ def load_reference(name: str) -> Reference:
             method=method,
             detector=row.get("detector"),
             f1=dict(zip(datasets, row["f1"], strict=True)),
-            iou=dict(zip(datasets, row.get("iou", ()), strict=True)) if "iou" in row else {},
+            iou=dict(zip(datasets, row["iou"], strict=True)) if "iou" in row else {},
             average=(row["reported"]["f1"], row["reported"]["iou"]) if "reported" in row else None,
         )
         for method, row in data[table]["rows"].items()
