@@ -81,13 +81,19 @@ def test_official_layouts_and_the_safetensors_copy_give_the_same_maps(layout, tm
     assert detector.weights_digest != build(copy).weights_digest
 
 
-def test_a_checkpoint_missing_a_key_is_refused_naming_it(tmp_path):
-    path = official_checkpoint(tmp_path / "full.pth")
-    state = torch.load(path, weights_only=True)
-    del state["predict_head.linear_predict.bias"]
-    torch.save(state, tmp_path / "cut.pth")
-    with pytest.raises(WeightsError, match=r"missing predict_head\.linear_predict\.bias"):
-        build(tmp_path / "cut.pth")
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [("missing", r"missing predict_head\.linear_predict\.bias"), ("extra", r"unexpected encoder_net\.neck\.0\.weight")],
+)
+def test_a_missing_or_an_extra_key_is_refused_naming_it(change, error, tmp_path):
+    state = torch.load(official_checkpoint(tmp_path / "full.pth"), weights_only=True)
+    if change == "missing":
+        del state["predict_head.linear_predict.bias"]
+    else:  # SAM's neck, which IML-ViT's encoder does not have
+        state["encoder_net.neck.0.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "changed.pth")
+    with pytest.raises(WeightsError, match=error):
+        build(tmp_path / "changed.pth")
 
 
 def test_run_and_leaderboard_end_to_end(tmp_path, monkeypatch):

@@ -81,12 +81,19 @@ def test_the_official_layout_and_its_safetensors_copy_give_the_same_maps(tmp_pat
     assert all(np.array_equal(a.probability, b.probability) for a, b in zip(predictions, again, strict=True))
 
 
-def test_an_unexpected_key_is_refused_naming_it(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [("missing", r"missing constrain_conv\.kernel"), ("extra", r"unexpected head\.conv_p3\.1\.weight")],
+)
+def test_a_missing_or_an_extra_key_is_refused_naming_it(change, error, tmp_path):
     state = torch.load(official_checkpoint(tmp_path / "full.pt"), weights_only=True)
-    state["head.conv_p3.1.weight"] = torch.zeros(1)  # the auxiliary head the released model was built without
-    torch.save(state, tmp_path / "aux.pt")
-    with pytest.raises(WeightsError, match=r"unexpected head\.conv_p3\.1\.weight"):
-        PLUGIN.build(CheckpointOptions(checkpoint=tmp_path / "aux.pt"), "cpu")
+    if change == "missing":
+        del state["constrain_conv.kernel"]
+    else:  # the auxiliary head the released model was built without
+        state["head.conv_p3.1.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "changed.pt")
+    with pytest.raises(WeightsError, match=error):
+        PLUGIN.build(CheckpointOptions(checkpoint=tmp_path / "changed.pt"), "cpu")
 
 
 def test_run_end_to_end(tmp_path):
