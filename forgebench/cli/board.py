@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 from rich.markup import escape
-from rich.measure import Measurement
 from rich.table import Table
 
 from forgebench.analysis import leaderboard, robustness
@@ -14,6 +13,7 @@ from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.reference import Reference
 from forgebench.analysis.robustness import Robustness
 from forgebench.cli.common import console
+from forgebench.cli.fit import print_fitted
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import Grid, adhoc_grid
 from forgebench.evaluation.metrics import AVERAGE, PROTOCOL
@@ -57,9 +57,9 @@ def print_leaderboard(board: leaderboard.Leaderboard) -> None:
     if any(cell.score.n_authentic for cell in board.cells):
         tables.append(_authentic_table(board))
     for table in tables:
-        console.print(table, width=None if console.is_terminal else 1000, crop=False)
+        print_fitted(table)
     for variable, frame in board.by_variant():
-        _print_if_it_fits(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
+        print_fitted(_table2(frame, f"F1 by {variable} (CLUE Table 2 shape)"))
     for line in protocol_lines(board):
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
 
@@ -114,7 +114,7 @@ def _detector_table(title: str, headers: list[str]) -> Table:
 
 
 def show_robustness(robustness: Robustness, out_dir: Path, tables: bool = True, plot: bool = True) -> None:
-    """Print the weighted-F1 summary and the Table-2-shaped tables that fit and write them; write the plot."""
+    """Print the weighted-F1 summary and the Table-2-shaped tables and write them; write the plot."""
     written = []
     if tables:
         print_robustness(robustness)
@@ -125,7 +125,7 @@ def show_robustness(robustness: Robustness, out_dir: Path, tables: bool = True, 
 
 
 def print_robustness(robustness: Robustness) -> None:
-    """The weighted-F1 summary and the Table-2-shaped tables that fit the terminal."""
+    """The weighted-F1 summary and the Table-2-shaped tables, split into column groups where the terminal is narrow."""
     grid = robustness.grid
     summary = _detector_columns(
         f"Robustness ({grid.name}): weighted-average F1 at threshold {PROTOCOL['threshold']}, "
@@ -135,21 +135,12 @@ def print_robustness(robustness: Robustness) -> None:
     )
     for row in interval_text(robustness.summary()).itertuples(index=False):
         summary.add_row(row.family, row.point, *(fmt(v) for v in row[3:]))
-    console.print(summary, width=None if console.is_terminal else 1000, crop=False)
+    print_fitted(summary, labels=2)
     for family in grid.families:
-        _print_if_it_fits(
-            _table2(robustness.table2(family), f"{family.name}: F1 per dataset and point ({family.axis})")
-        )
+        print_fitted(_table2(robustness.table2(family), f"{family.name}: F1 per dataset and point ({family.axis})"))
     console.print(f"[dim]{grid.source}[/]", highlight=False)
     for line in robustness.incomplete():
         console.print(f"[yellow]incomplete or not run:[/] {line}", highlight=False)
-
-
-def _print_if_it_fits(table: Table) -> None:
-    if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
-        console.print(table, crop=False)
-    else:
-        console.print(f"[dim]{table.title}: too wide for this terminal, see the Markdown file[/]", highlight=False)
 
 
 def _table2(frame, title: str) -> Table:

@@ -26,6 +26,7 @@ from forgebench.cli.common import (
     console,
     fail,
 )
+from forgebench.cli.fit import print_fitted
 from forgebench.cli.jobs import dataset_names, one_perturbation, stored_results
 from forgebench.evaluation.store import Store
 from forgebench.render.markdown import fmt
@@ -60,7 +61,7 @@ def compare(
         result = comparing.compare(board, first, second, settings, metric)
     except (LookupError, ValueError) as error:
         fail(str(error))
-    console.print(_table(result), crop=False)
+    print_fitted(_table(result))
     for line in result.verdicts():
         console.print(escape(line), highlight=False)
     for dataset_name, why in result.unpaired.items():

@@ -16,6 +16,7 @@ from forgebench.cli.common import (
     expected_counts,
     fail,
 )
+from forgebench.cli.fit import print_fitted
 from forgebench.data import paths
 from forgebench.data.catalog import CatalogError
 from forgebench.data.check import DatasetCheck, check_dataset
@@ -47,7 +48,7 @@ def check(
         for spec in specs:
             status.update(f"checking {spec.name}…")
             results.append(check_dataset(spec, data_root, decode=decode))
-    console.print(_table(results))
+    print_fitted(_table(results))
     for result in results:
         for problem, items in result.problems.items():
             shown = "; ".join(items[:examples]) + (f"; … ({len(items)} in all)" if len(items) > examples else "")

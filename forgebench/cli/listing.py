@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from forgebench.cli.common import CatalogOption, catalog_from, console, expected_counts
+from forgebench.cli.fit import print_fitted
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import builtin_grids
 from forgebench.plugin import registry
@@ -35,7 +36,7 @@ def list_plugins(
         table = Table("name", "summary", "demo model", title="Trainers (forgebench train NAME)")
         for name, trainer in registry.trainers:
             table.add_row(name, trainer.summary, "yes" if trainer.demo else "no")
-        console.print(table)
+        print_fitted(table)
     if Kind.perturbations in kinds:
         _perturbations()
     if Kind.datasets in kinds or Kind.suites in kinds:
@@ -46,7 +47,7 @@ def list_plugins(
             table = Table("suite", "datasets", title="Suites")
             for name, members in loaded.suites.items():
                 table.add_row(name, ", ".join(members))
-            console.print(table)
+            print_fitted(table)
 
 
 def _detectors() -> None:
@@ -122,4 +123,4 @@ def _datasets(loaded: Catalog) -> None:
         root = f"generated ({spec.generated['split']})" if spec.generated else spec.root
         expected = expected_counts(spec.expected_tampered, spec.expected_authentic)
         table.add_row(name, spec.title, spec.role, root, expected, str(spec.weight or ""))
-    console.print(table)
+    print_fitted(table)

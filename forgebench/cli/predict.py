@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from forgebench.cli.common import DetectorOptions, DeviceOption, console, fail
+from forgebench.cli.fit import print_fitted
 from forgebench.data.decode import read_rgb
 from forgebench.evaluation.configure import configure
 from forgebench.evaluation.mapcache import quantise
@@ -51,7 +52,7 @@ def predict(
         probability = resize_to(raw, *pixels.shape[:2])
         written = _write(out, stem, pixels, probability)
         table.add_row(str(path), f"{(probability > THRESHOLD).mean():.1%}", f"{score:.3f}", written)
-    console.print(table)
+    print_fitted(table)
     if failed:
         raise typer.Exit(1)
 

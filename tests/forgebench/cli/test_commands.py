@@ -92,6 +92,24 @@ def test_leaderboard_weighted_average_matches_per_image_pool(cli, tmp_path):
     assert row["Weighted Avg. F1"] == pytest.approx(pooled)
 
 
+def test_an_80_column_leaderboard_names_every_detector_and_shows_every_number(cli, tmp_path, monkeypatch):
+    partial_data(tmp_path / "data")
+    results = tmp_path / "r"
+    for detector in ("all-forged", "all-pristine", "ela"):
+        cli("run", detector, "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
+    monkeypatch.setenv("COLUMNS", "80")
+    board = cli("leaderboard", "--suite", "all", "--results", results)
+    assert board.exit_code == 0, board.output
+    lines = board.output.splitlines()
+    import pandas as pd
+
+    wide = pd.read_csv(results / "leaderboard.csv")
+    scores = wide.filter(regex=" (F1|IoU)$").to_numpy().ravel()
+    assert all(f"{value:.3f}" in board.output for value in scores if not np.isnan(value))
+    assert all(any(f"│ {label} " in line for line in lines) for label in wide["Detector"])
+    assert max(len(line) for line in lines if "│" in line or "┃" in line) <= 80
+
+
 def test_datasets_check_exit_code(cli, tmp_path):
     catalog = pairs_dataset(tmp_path / "tiny")
     good = cli("datasets", "check", "tiny", "--catalog", catalog)
