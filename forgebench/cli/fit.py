@@ -33,11 +33,16 @@ def fitted(table: Table, width: int, labels: int = 1) -> list[Table]:
     """``table`` as one or more tables at most ``width`` wide (where a single column allows), each holding the label
     columns, never wrapped, and the next columns that fit; a part's title says which part it is."""
     label_columns, data_columns = table.columns[:labels], table.columns[labels:]
+    label_width = _needed(label_columns, [])
     groups: list[list[Column]] = [[]]
+    used = label_width
     for column in data_columns:
-        if groups[-1] and _needed(label_columns, [*groups[-1], column]) > width:
+        column_width = _width(column, whole=column.no_wrap) + BORDER
+        if groups[-1] and used + column_width > width:
             groups.append([])
+            used = label_width
         groups[-1].append(column)
+        used += column_width
     return [_part(table, label_columns, group, index, len(groups)) for index, group in enumerate(groups, start=1)]
 
 
