@@ -19,8 +19,7 @@ from segment_anything.modeling.image_encoder import ImageEncoderViT
 from torch import nn
 from torch.nn import functional as F
 
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-STD = np.array([0.229, 0.224, 0.225], np.float32)
+from forgebench.detectors.deep.imagenet import MEAN, STD
 
 
 @dataclass(frozen=True)

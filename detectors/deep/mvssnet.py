@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-STD = np.array([0.229, 0.224, 0.225], np.float32)
+from forgebench.detectors.deep.imagenet import MEAN, STD
+
 INPUT_SIZE = 512
 LAYER4_DILATIONS = (1, 2, 4)
 """The last stage keeps stride 8 and dilates its blocks' 3×3 convolutions by 1, 2 and 4."""

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from forgebench.detectors.deep.imagenet import MEAN, STD
+
 HEAD_WIDTH = 64
 """Channels per attention head in MiT (the state dict does not hold the head count)."""
 STAGES = 4

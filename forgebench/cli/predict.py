@@ -13,7 +13,7 @@ from rich.table import Table
 
 from forgebench.cli.common import DetectorOptions, DeviceOption, console, fail
 from forgebench.cli.fit import print_fitted
-from forgebench.data.decode import read_rgb
+from forgebench.data.decode import read_file, read_rgb
 from forgebench.evaluation.configure import configure
 from forgebench.evaluation.mapcache import quantise
 from forgebench.evaluation.metrics import THRESHOLD, check_map, image_score, resize_to
@@ -41,8 +41,9 @@ def predict(
     failed = 0
     for path, stem in zip(images, unique_stems(images), strict=True):
         try:
-            pixels = read_rgb(path)
-            (prediction,) = model.predict([ImageInput(f"predict/{path.name}", pixels, path.read_bytes())])
+            stored = read_file(path)
+            pixels = read_rgb(path, stored)
+            (prediction,) = model.predict([ImageInput(f"predict/{path.name}", pixels, stored)])
             raw = check_map(prediction.probability)
             score = image_score(raw, prediction.score)
         except Exception as error:  # noqa: BLE001 — report the failure for this image and go on

@@ -7,6 +7,7 @@ Masks become boolean H×W arrays (True = forged) by the dataset's declared rule.
 
 from __future__ import annotations
 
+import io
 import math
 import operator
 import os
@@ -76,10 +77,25 @@ class Mask:
         return float(self.forged.mean())
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """Decode an image file to H×W×3 uint8 RGB; a file that is cut short is an error, never a partial image."""
-    with _open(path) as image:
+def read_rgb(path: Path, stored: bytes | None = None) -> np.ndarray:
+    """Decode an image file to H×W×3 uint8 RGB; a file that is cut short is an error, never a partial image.
+
+    Parameters:
+        path: The file (named in errors).
+        stored: Its bytes, where already read (:func:`read_file`): they are decoded instead of reading it again.
+    """
+    with _open(path, stored) as image:
         return _to_rgb(image, path)
+
+
+def read_file(path: Path) -> bytes:
+    """An image file's bytes as stored, for detectors that read the encoding itself (and for :func:`read_rgb`)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DecodeError(f"File not found: {path}") from None
+    except OSError as error:
+        raise DecodeError(f"Cannot read {path}: {error}") from None
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -152,9 +168,9 @@ def looks_inverted(mask: Mask) -> bool:
     return mask.forged_fraction > 0.5 and float(border.mean()) >= 0.75
 
 
-def _open(path: Path) -> Image.Image:
+def _open(path: Path, stored: bytes | None = None) -> Image.Image:
     try:
-        image = Image.open(path)
+        image = Image.open(path if stored is None else io.BytesIO(stored))
     except FileNotFoundError:
         raise DecodeError(f"File not found: {path}") from None
     except Exception as error:  # noqa: BLE001 — damaged files make decoders raise many kinds of errors

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from forgebench.data.catalog import DatasetSpec
-from forgebench.data.decode import DecodeError, looks_inverted, read_mask, read_rgb, size_note
+from forgebench.data.decode import DecodeError, looks_inverted, read_file, read_mask, read_rgb, size_note
 from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 from forgebench.evaluation.configure import Configured, changed_options, configure, fingerprint
 from forgebench.evaluation.mapcache import save_map
@@ -323,7 +323,8 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
     if sample.label == "tampered" and sample.mask is None:
         return _error(sample, f"no mask pairs with tampered image {sample.image} ({manifest.spec.name}'s mask rule)")
     try:
-        pixels = read_rgb(sample.image)
+        source = read_file(sample.image) if chain.is_clean else None
+        pixels = read_rgb(sample.image, source)
         if sample.mask is None:
             forged = np.zeros(pixels.shape[:2], dtype=bool)
         else:
@@ -338,7 +339,6 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
                 image_id=sample.image_id, label=sample.label, status="invalid",
                 message=f"tampered image with an empty mask: {sample.mask}", notes="; ".join(notes) or None,
             )  # fmt: skip
-        source = sample.image.read_bytes() if chain.is_clean else None
         pixels = chain.apply(pixels, sample.image_id, seed)
     except DecodeError as error:
         return _error(sample, str(error))
