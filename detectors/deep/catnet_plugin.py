@@ -24,7 +24,7 @@ PUBLISHED = (
 class CATNetOptions(FullResolutionOptions):
     max_megapixels: float = 24.0
     """Larger images are refused, each with an error naming its size (the run goes on). 24 megapixels, the largest
-    size measured (8.6 GiB peak on CPU), takes every image of the nine benchmarks (NIST16's largest are 21)."""
+    size measured (8.6 GiB peak on CPU), takes a 5,616×3,744 (21-megapixel) image."""
 
 
 class CATNetDetector(OfficialDetector):

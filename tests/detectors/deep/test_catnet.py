@@ -162,7 +162,7 @@ def test_an_image_above_max_megapixels_is_refused_naming_its_size(tmp_path):
     with pytest.raises(ValueError, match="53×37"):
         detector.predict([ImageInput("d/a.png", np.zeros((37, 53, 3), np.uint8))])
     by_default = build(tmp_path / "CAT_full_v2.pth.tar")
-    by_default.refuse_larger(np.empty((3744, 5616, 3), np.uint8))  # NIST16's largest images are taken
+    by_default.refuse_larger(np.empty((3744, 5616, 3), np.uint8))  # a 21-megapixel image is taken
 
 
 def test_run_end_to_end(tmp_path):
