@@ -85,7 +85,8 @@ def run_demo(
             notify(f"{name}: no demo model ({untrained[name]})")
             continue
         options = (f"checkpoint={checkpoint}",)
-        jobs.append(Job(name, tuple(specs), results, options=options, limit=limit, perturbations=points))
+        job = Job(name, tuple(specs), results, options=options, limit=limit, perturbations=points, label=f"{name}@demo")
+        jobs.append(job)
     summaries = [(execute or _run)(job) for job in jobs]
     with Store(results) as store:
         board = leaderboard.build(store, catalog, names)

@@ -9,6 +9,7 @@ The Markdown and CSV files are written by :mod:`forgebench.render.tables`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 
 from forgebench.analysis.bootstrap import Settings, percentile_interval, pooled_means, resample_means, rng
 from forgebench.data.catalog import Catalog
+from forgebench.evaluation.labels import configuration_labels
 from forgebench.evaluation.metrics import AVERAGE, EXTRA_FIELDS, DatasetScore, aggregate, weighted_average
 from forgebench.evaluation.perturb import stored_seed
 from forgebench.evaluation.store import Evaluation, Record, Store
@@ -41,9 +43,20 @@ class Cell:
     """The dataset's tampered images as the run found them (with the ones no mask pairs with); None for results
     that did not record it."""
     manifest_digest: str = field(default="", compare=False)
+    options: dict[str, object] = field(default_factory=dict, compare=False)
+    """The options that differ from the detector's defaults, in full (the label may shorten them)."""
+    weights_digest: str | None = field(default=None, compare=False)
     results: Path = field(default=Path(), compare=False)
     """The results folder of the store the cell came from (its records' ``map_file`` are relative to it)."""
     records: tuple[Record, ...] = field(default=(), compare=False, repr=False)
+
+    def configuration(self) -> str:
+        """The full configuration: detector, every non-default option as given, weights digest, fingerprint."""
+        options = json.dumps(self.options, sort_keys=True) if self.options else "defaults"
+        return (
+            f"{self.detector}, options {options}, weights {self.weights_digest or 'none'}, "
+            f"fingerprint {self.fingerprint}"
+        )
 
     def tampered(self) -> list[Record]:
         """The scored tampered images, whose mean F1 and IoU the cell shows."""
@@ -76,6 +89,10 @@ class Leaderboard:
 
     def cell(self, label: str, dataset: str) -> Cell | None:
         return next((c for c in self.cells if c.label == label and c.dataset == dataset), None)
+
+    def configurations(self) -> dict[str, str]:
+        """Label → the full configuration it names."""
+        return {c.label: c.configuration() for c in self.cells}
 
     def weights(self) -> dict[str, int]:
         """Tampered images scored per present dataset (the largest over detectors)."""
@@ -134,7 +151,8 @@ class Leaderboard:
         """One row per detector × dataset with every aggregate, counts and the expected count."""
         rows = []
         for c in self.cells:
-            row = {"detector": c.label, "fingerprint": c.fingerprint, "dataset": c.dataset}
+            row = {"detector": c.label, "name": c.detector, "options": json.dumps(c.options, sort_keys=True)}
+            row |= {"weights_digest": c.weights_digest, "fingerprint": c.fingerprint, "dataset": c.dataset}
             row |= {f.name: getattr(c.score, f.name) for f in fields(DatasetScore)}
             row |= {"n_invalid": c.n_invalid, "n_errors": c.n_errors, "expected_tampered": self.expected.get(c.dataset)}
             row |= c.extras
@@ -194,8 +212,12 @@ def build(stores: Store | Sequence[Store], catalog: Catalog, datasets: Sequence[
     latest: dict[tuple[str, str], Evaluation] = {}
     source: dict[tuple[str, str], Store] = {}
     seed = stored_seed(perturbation, seed)
+    every: list[Evaluation] = []
+    given: dict[str, str] = {}
     for store in store_list(stores):
+        given |= store.labels()
         for evaluation in store.evaluations():
+            every.append(evaluation)
             if evaluation.perturbation == perturbation and evaluation.seed == seed:
                 latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
                 source[(evaluation.fingerprint, evaluation.dataset)] = store
@@ -206,7 +228,7 @@ def build(stores: Store | Sequence[Store], catalog: Catalog, datasets: Sequence[
     board.missing = [d for d in datasets if d not in stored]
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
     board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].variant)}
-    labels = _labels([e for e in latest.values() if e.dataset in board.datasets])
+    labels = configuration_labels(every, given)  # over every stored run, so a configuration keeps its label
     for key, evaluation in latest.items():
         if key[1] in board.datasets:
             store = source[key]
@@ -230,6 +252,7 @@ def requested_datasets(evaluations: Iterable[Evaluation]) -> list[str]:
 
 
 def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Path) -> Cell:
+    """The cell of one evaluation, named ``label``."""
     ok = [r for r in records if r.status == "ok"]
     tampered = [r.scored for r in ok if r.label == "tampered"]
     authentic = [r.scored for r in ok if r.label == "authentic"]
@@ -249,6 +272,8 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Pa
         extras=extras,
         tampered_total=_tampered_total(evaluation),
         manifest_digest=evaluation.manifest_digest,
+        options=evaluation.manifest.get("changed_options", {}),
+        weights_digest=evaluation.manifest.get("weights_digest"),
         results=results,
         records=tuple(records),
     )
@@ -257,25 +282,6 @@ def _cell(evaluation: Evaluation, label: str, records: list[Record], results: Pa
 def _tampered_total(evaluation: Evaluation) -> int | None:
     facts = evaluation.manifest.get("dataset", {})
     return facts["n_tampered"] + facts.get("unpaired_images", 0) if "n_tampered" in facts else None
-
-
-def _labels(evaluations: Sequence[Evaluation]) -> dict[str, str]:
-    """Detector name plus its non-default options; the fingerprint is appended where labels would collide.
-
-    Paths are shortened to their last two parts (``run-7/best.safetensors``); the full values stay in the
-    long table and the run manifest.
-    """
-    labels = {}
-    for e in evaluations:
-        changed = e.manifest.get("changed_options", {})
-        shown = ",".join(f"{k}={_short(v)}" for k, v in changed.items())
-        labels[e.fingerprint] = f"{e.detector}[{shown}]" if shown else e.detector
-    names = list(labels.values())
-    return {fp: f"{label} ({fp[:8]})" if names.count(label) > 1 else label for fp, label in labels.items()}
-
-
-def _short(value: object) -> object:
-    return "/".join(value.replace("\\", "/").split("/")[-2:]) if isinstance(value, str) and "/" in value else value
 
 
 def tampered_values(cell: Cell) -> np.ndarray:

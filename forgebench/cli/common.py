@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from forgebench.analysis.bootstrap import Settings
 from forgebench.data.catalog import Catalog, CatalogError, load_catalog
@@ -64,6 +51,10 @@ OutOption = Annotated[Path | None, typer.Option(help="Folder for the .md/.csv/.p
 WorkersOption = Annotated[
     int, typer.Option(min=1, help="Loader threads (decode + perturb); results never depend on it.")
 ]
+LabelOption = Annotated[
+    str | None,
+    typer.Option(help="Name the configuration in tables and plots (default: the detector and its changed options)."),
+]
 LevelOption = Annotated[float, typer.Option(help="Confidence level of bootstrap intervals, e.g. 0.95.")]
 ResamplesOption = Annotated[int, typer.Option(help="Bootstrap resamples (and random sign flips of paired tests).")]
 BootstrapSeedOption = Annotated[int, typer.Option(help="Seed of the bootstrap draws (results depend only on it).")]
@@ -99,31 +90,3 @@ def expected_counts(tampered: int | None, authentic: int | None) -> str:
 def fail(message: str, code: int = 2) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
-
-
-class SpeedColumn(ProgressColumn):
-    """Images per second of the running task."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:5.1f} img/s" if task.speed else "  –   img/s", style="cyan")
-
-
-@contextmanager
-def progress_bars() -> Iterator[Callable[[str, int, int], Callable[[int], None]]]:
-    """A factory ``(description, total, done) → advance`` backed by one rich progress display."""
-    columns = (
-        TextColumn("[bold]{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        SpeedColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-
-        def start(description: str, total: int, done: int) -> Callable[[int], None]:
-            task = progress.add_task(description, total=total, completed=done)
-            return lambda n: progress.advance(task, n)
-
-        yield start

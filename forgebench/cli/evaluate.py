@@ -21,6 +21,7 @@ from forgebench.cli.common import (
     DeviceOption,
     ExtraOption,
     GridOption,
+    LabelOption,
     LevelOption,
     LimitOption,
     OutOption,
@@ -72,6 +73,7 @@ def run(
     workers: WorkersOption = 2,
     extra: ExtraOption = None,
     retry_errors: Annotated[bool, typer.Option(help="Retry images recorded as errors.")] = False,
+    label: LabelOption = None,
     results: ResultsOption = None,
     data_root: DataRootOption = None,
     catalog: CatalogOption = None,
@@ -83,6 +85,7 @@ def run(
     run_detectors(
         [detector],
         {detector: tuple(option or ())},
+        {detector: label} if label is not None else None,
         datasets=tuple(resolve_datasets(loaded, suite, dataset)),
         results=paths.results_dir(results),
         device=device,

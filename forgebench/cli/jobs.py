@@ -8,18 +8,20 @@ from typing import Any
 
 import typer
 
-from forgebench.cli.common import console, errors, fail, progress_bars
+from forgebench.cli.common import console, errors, fail
 from forgebench.data import paths
 from forgebench.data.catalog import Catalog, CatalogError, DatasetSpec
 from forgebench.data.manifest import DatasetMissingError
 from forgebench.evaluation.configure import configure
 from forgebench.evaluation.grids import Grid, GridError, adhoc_grid, load_grid
+from forgebench.evaluation.labels import LabelError, checked_label
 from forgebench.evaluation.perturb import CLEAN, parse_chain
 from forgebench.evaluation.runner import Job, NoDataError, RunSummary, process_shard
 from forgebench.evaluation.runner import run as run_job
 from forgebench.evaluation.store import Store
 from forgebench.plugin.options import OptionError
 from forgebench.plugin.registry import UnknownPluginError
+from forgebench.render.progress import progress_bars
 
 
 def resolve_datasets(loaded: Catalog, suite: str | None, dataset: Sequence[str] | None) -> list[DatasetSpec]:
@@ -70,7 +72,7 @@ def execute(job: Job) -> RunSummary:
         shown = f"{len(points)} perturbations" if len(points) > 3 else ", ".join(points)
         if job.shard.count > 1:
             shown += f" · process {job.shard.index + 1} of {job.shard.count}"
-        with Store(job.results) as store, progress_bars() as bars:
+        with Store(job.results) as store, progress_bars(console) as bars:
             console.print(f"[bold]{job.detector}[/] · {shown} · results {job.results}", highlight=False)
             return run_job(job, store, progress=bars)
     except NoDataError as error:
@@ -80,16 +82,26 @@ def execute(job: Job) -> RunSummary:
         fail(str(error))
 
 
-def run_detectors(detectors: Sequence[str], options: Mapping[str, tuple[str, ...]], **settings: Any) -> None:
-    """Check every detector with its options first, then run each as a :class:`Job` with the shared ``settings``."""
+def run_detectors(
+    detectors: Sequence[str],
+    options: Mapping[str, tuple[str, ...]],
+    labels: Mapping[str, str] | None = None,
+    **settings: Any,
+) -> None:
+    """Check every detector with its options and label first, then run each as a :class:`Job` with the shared
+    ``settings``."""
+    labels = labels or {}
     for detector in detectors:
         try:
             configure(detector, options[detector], settings.get("device", "auto"))
+            if detector in labels:
+                checked_label(labels[detector])
         except (UnknownPluginError, OptionError, ValueError) as error:
-            fail(str(error))
+            fail(f"--label: {error}" if isinstance(error, LabelError) else str(error))
     shard = process_shard()
     for detector in detectors:
-        summary = execute(Job(detector=detector, options=options[detector], shard=shard, **settings))
+        job = Job(detector=detector, options=options[detector], shard=shard, label=labels.get(detector), **settings)
+        summary = execute(job)
         print_summary(summary)
         for missing in summary.missing:
             console.print(f"[yellow]Not evaluated:[/] {missing}", highlight=False, soft_wrap=True)

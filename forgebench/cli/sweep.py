@@ -48,6 +48,13 @@ def sweep(
     workers: WorkersOption = 2,
     extra: ExtraOption = None,
     retry_errors: Annotated[bool, typer.Option(help="Retry images recorded as errors.")] = False,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Name a configuration in tables and plots: NAME with one detector, DETECTOR=NAME with several; "
+            "repeatable."
+        ),
+    ] = None,
     plot: Annotated[bool, typer.Option(help="Also write the robustness plot (PNG) per grid.")] = True,
     out: OutOption = None,
     results: ResultsOption = None,
@@ -73,6 +80,7 @@ def sweep(
     run_detectors(
         chosen,
         {detector: _options_for(detector, option or (), chosen) for detector in chosen},
+        _labels_for(label or (), chosen),
         datasets=datasets,
         results=results_dir,
         device=device,
@@ -125,3 +133,18 @@ def _options_for(detector: str, pairs: Sequence[str], detectors: Sequence[str]) 
         elif owner == detector:
             chosen.append(pair[len(owner) + 1 :])
     return tuple(chosen)
+
+
+def _labels_for(given: Sequence[str], detectors: Sequence[str]) -> dict[str, str]:
+    """Detector → label from ``--label NAME`` (one detector swept) or ``--label DETECTOR=NAME``."""
+    labels: dict[str, str] = {}
+    for text in given:
+        owner, equals, name = text.partition("=")
+        if not equals and len(detectors) == 1:
+            owner, name = detectors[0], text
+        elif not equals or owner not in detectors:
+            fail(f"--label {text}: with several detectors give DETECTOR=NAME, DETECTOR one of {', '.join(detectors)}")
+        if owner in labels:
+            fail(f"--label {text}: {owner} is already named {labels[owner]!r}")
+        labels[owner] = name
+    return labels

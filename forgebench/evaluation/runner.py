@@ -27,6 +27,7 @@ from forgebench.data.catalog import DatasetSpec
 from forgebench.data.decode import DecodeError, looks_inverted, read_file, read_mask, read_rgb, size_note
 from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 from forgebench.evaluation.configure import Configured, changed_options, configure, fingerprint
+from forgebench.evaluation.labels import checked_label
 from forgebench.evaluation.mapcache import save_map
 from forgebench.evaluation.metrics import PROTOCOL, InvalidMapError, check_map, image_score, resize_to, score_resized
 from forgebench.evaluation.perturb import CLEAN, Chain, parse_chain
@@ -84,6 +85,8 @@ class Job:
     """Loader threads (decode + perturb); results do not depend on it."""
     shard: Shard = field(default_factory=Shard)
     """The part of the images this process scores when several processes share a run (see :func:`process_shard`)."""
+    label: str | None = None
+    """The name tables give this configuration (see :mod:`forgebench.evaluation.labels`); no part of its results."""
 
 
 @dataclass
@@ -116,6 +119,7 @@ Progress = Callable[[str, int, int], Callable[[int], None]]
 def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
     """Evaluate ``job``; raises :class:`NoDataError` when no requested dataset is present."""
     configured = configure(job.detector, job.options, job.device)
+    label = checked_label(job.label) if job.label is not None else None
     plugin, options, device = configured.plugin, configured.options, configured.device
     chains = list({chain.canonical_id: chain for chain in map(parse_chain, job.perturbations)}.values())
     if not plugin.card.reads_pixels and any(not chain.is_clean for chain in chains):
@@ -143,6 +147,8 @@ def run(job: Job, store: Store, progress: Progress | None = None) -> RunSummary:
         "decode": "Pillow, first frame, no EXIF rotation, RGB uint8",
         "versions": package_versions(),
     }
+    if label is not None:
+        store.name(summary.fingerprint, label)
     threads = max(1, job.workers)
     holder = new_holder()  # this run's name on the images it claims (see Store.claim)
     with (

@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS claims (
     PRIMARY KEY (evaluation, image_id)
 );
 """
+LABELS = """
+CREATE TABLE IF NOT EXISTS labels (
+    fingerprint TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+"""
+"""The names runs gave their detector configurations (``--label``); the latest one counts."""
+
 LEASE_SECONDS = 600.0
 """How long a claim on an image lasts without its holder committing anything; a holder that has died on this
 machine loses its claims at once."""
@@ -182,7 +191,7 @@ class Store:
                 f"{SCHEMA_VERSION}): upgrade forgebench, or give --results another folder"
             )
         with self._db:
-            self._db.executescript(EVALUATIONS + CLAIMS)
+            self._db.executescript(EVALUATIONS + CLAIMS + LABELS)
             declared = ", ".join(f"{name} {kind}" for name, kind in columns(Record))
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS records (evaluation INTEGER NOT NULL REFERENCES evaluations(id), "
@@ -218,6 +227,18 @@ class Store:
             [key["fingerprint"], key["dataset"], key["perturbation"], key["seed"], key["manifest_digest"]],
         ).fetchone()
         return _evaluation(row)
+
+    def name(self, fingerprint: str, label: str) -> None:
+        """Name a detector configuration in tables (replacing the name it had)."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO labels (fingerprint, label, created) VALUES (?, ?, ?)",
+                [fingerprint, label, datetime.now(timezone.utc).isoformat()],
+            )
+
+    def labels(self) -> dict[str, str]:
+        """Fingerprint → the label a run gave it."""
+        return {row[0]: row[1] for row in self._db.execute("SELECT fingerprint, label FROM labels")}
 
     def recorded(self, evaluation: Evaluation, *, including_errors: bool = True) -> set[str]:
         """Image ids that already have a record (optionally leaving errors out, so they are retried)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -44,6 +45,23 @@ class Registry(Generic[T]):
         else:
             self._refs[name] = f"<object {name}>"
             self._loaded[name] = self._checked(name, ref)
+
+    @contextmanager
+    def registered(self, name: str, plugin: T) -> Iterator[None]:
+        """``plugin`` under ``name`` for the ``with`` block only; refused where ``name`` is another plugin's."""
+        self._scan()
+        if name in self._refs:
+            if self.get(name) is not plugin:
+                kind = self.group.split(".")[-1].rstrip("s")
+                raise ValueError(f"{kind} name {name!r} is taken by {self._refs[name]}; choose another name")
+            yield  # already registered as it is
+            return
+        self.register(name, plugin)
+        try:
+            yield
+        finally:
+            self._refs.pop(name, None)
+            self._loaded.pop(name, None)
 
     def names(self) -> list[str]:
         self._scan()

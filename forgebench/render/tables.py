@@ -77,8 +77,17 @@ def leaderboard_markdown(board: Leaderboard, reference: Reference | None = None)
         authentic = long[long.n_authentic > 0][["detector", "dataset", "n_authentic", "fpr_pixel", "specificity"]]
         if not authentic.empty:
             text += ["", "## Authentic images (not in F1/IoU)", "", markdown_table(authentic)]
-        text += ["", "## All columns", "", markdown_table(long.drop(columns="fingerprint"))]
+        shown = long.drop(columns=["name", "options", "weights_digest", "fingerprint"])
+        text += ["", "## All columns", "", markdown_table(shown)]
+    text += configuration_section(board.configurations())
     return "\n".join(text) + "\n"
+
+
+def configuration_section(configurations: dict[str, str]) -> list[str]:
+    """Markdown: what each label stands for, in full."""
+    if not configurations:
+        return []
+    return ["", "## Configurations", "", *(f"- `{label}`: {text}" for label, text in configurations.items())]
 
 
 def write_leaderboard(board: Leaderboard, out_dir: Path, reference: Reference | None = None) -> list[Path]:
@@ -124,6 +133,10 @@ def robustness_markdown(robustness: Robustness) -> str:
     incomplete = robustness.incomplete()
     if incomplete:
         text.append("- Incomplete or not run: " + "; ".join(incomplete) + ".")
+    configurations = {
+        label: text for board in robustness.boards.values() for label, text in board.configurations().items()
+    }
+    text += configuration_section(configurations)
     return "\n".join(text) + "\n"
 
 

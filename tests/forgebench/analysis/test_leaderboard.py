@@ -57,14 +57,25 @@ def test_one_base_with_variants_is_not_regrouped(tmp_path, add_results):
     assert board.by_variant() == []
 
 
-def test_labels_shorten_paths_and_keep_colliding_configurations_apart(tmp_path):
+def test_tables_show_labels_and_keep_the_full_configuration(tmp_path):
+    full = {"aaaa": "/home/me/runs/a/best.safetensors", "bbbb": "/home/me/runs/b/best.safetensors"}
     with Store(tmp_path) as store:
-        for run in ("runs/a", "runs/b"):
-            key = {"detector": "clue", "fingerprint": run, "dataset": "d", "perturbation": "clean", "seed": 0,
-                   "manifest_digest": "d"}  # fmt: skip
-            changed = {"checkpoint": f"/home/me/{run}/best.safetensors"}
-            evaluation = store.evaluation(key, {"requested": ["d"], "changed_options": changed})
-            scored = ImageScore(Confusion(1, 0, 0, 0), score=1.0, f1=1.0, iou=1.0)
-            store.add(evaluation, [Record("d/x.png", "tampered", "ok", scored=scored)])
-        board = leaderboard.build(store, load_catalog(), ["d"])
-    assert sorted(board.labels()) == ["clue[checkpoint=a/best.safetensors]", "clue[checkpoint=b/best.safetensors]"]
+        for fingerprint, path in full.items():
+            for perturbation in ("clean", "jpeg(q=70)"):
+                key = {"detector": "clue", "fingerprint": fingerprint, "dataset": "d", "perturbation": perturbation,
+                       "seed": 0, "manifest_digest": "d"}  # fmt: skip
+                manifest = {"requested": ["d"], "changed_options": {"checkpoint": path}, "weights_digest": fingerprint}
+                evaluation = store.evaluation(key, manifest)
+                scored = ImageScore(Confusion(1, 0, 0, 0), score=1.0, f1=1.0, iou=1.0)
+                store.add(evaluation, [Record("d/x.png", "tampered", "ok", scored=scored)])
+        store.name("bbbb", "mine")
+        boards = [leaderboard.build(store, load_catalog(), ["d"], p) for p in ("clean", "jpeg(q=70)")]
+        assert store.labels() == {"bbbb": "mine"}
+    assert [sorted(board.labels()) for board in boards] == [["clue@a", "mine"]] * 2
+    long = boards[0].long().set_index("detector")
+    assert long.loc["mine", "name"] == "clue" and long.loc["mine", "weights_digest"] == "bbbb"
+    assert long.loc["clue@a", "options"] == '{"checkpoint": "/home/me/runs/a/best.safetensors"}'
+    markdown = leaderboard_markdown(boards[0])
+    assert "| mine |" in markdown and "| clue@a |" in markdown
+    assert '- `mine`: clue, options {"checkpoint": "/home/me/runs/b/best.safetensors"}, weights bbbb' in markdown
+    assert not pd.isna(long.loc["mine", "f1"])

@@ -74,3 +74,23 @@ def test_sweep_checks_every_detector_and_option_before_running(cli, tmp_path):
     misaddressed = cli("sweep", "ela", "noi1", "-o", "elx.quality=80", *common)
     assert misaddressed.exit_code == 2 and "'elx' is not one of the detectors swept (ela, noi1)" in misaddressed.output
     assert not (tmp_path / "r" / "forgebench.sqlite").exists()
+
+
+def test_labels_name_configurations_in_every_table_without_changing_their_results(cli, tmp_path):
+    catalog = pairs_dataset(tmp_path / "data")
+    results = tmp_path / "results"
+    common = ("--dataset", "tiny", "--perturb", "jpeg:q=90", "--catalog", catalog, "--results", results)
+    bad = cli("sweep", "ela", "noi1", "--label", "mine", *common)
+    assert bad.exit_code == 2 and "with several detectors give DETECTOR=NAME" in bad.output
+    piped = cli("run", "ela", "--label", "a|b", *common)
+    assert piped.exit_code == 2 and "--label: label 'a|b': may not contain '|'" in piped.output
+    assert not (results / "forgebench.sqlite").exists()
+    swept = cli("sweep", "ela", "noi1", "-o", "ela.quality=80", "--label", "ela=ela-q80", *common)
+    assert swept.exit_code == 0, swept.output
+    robustness = (results / "robustness-custom.md").read_text(encoding="utf-8")
+    assert "| ela-q80 |" in robustness and "| noi1 |" in robustness and "ela[quality=80]" not in robustness
+    assert '- `ela-q80`: ela, options {"quality": 80}' in robustness
+    again = cli("run", "ela", "-o", "quality=80", "--label", "ela80", *common)  # a new name, nothing re-run
+    assert again.exit_code == 0 and "0 detector calls" in again.output
+    board = cli("leaderboard", "--catalog", catalog, "--results", results)
+    assert "ela80" in board.output and "ela-q80" not in board.output

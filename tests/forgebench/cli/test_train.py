@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 from builders import pairs_dataset
 
+from forgebench.analysis import leaderboard, robustness
+from forgebench.data.catalog import load_catalog
 from forgebench.detectors.clue.train import train_from
+from forgebench.evaluation.grids import load_grid
+from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
 from forgebench.plugin.contract import TrainerPlugin
 from forgebench.plugin.registry import TRAINER_GROUP, Registry
@@ -69,10 +76,37 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
     trainers.register("clue", TrainerPlugin("clue", "tiny", train_from, demo=lambda cache: train_from(None, settings)))
     trainers.register("broken", TrainerPlugin("broken", "fails", train_from, demo=broken))
     monkeypatch.setattr(registry, "trainers", trainers)
+    monkeypatch.setenv("COLUMNS", "80")
     result = cli("demo", "--limit", 2, "--results", tmp_path / "results")
     assert result.exit_code == 0, result.output
     assert "broken: no demo model (RuntimeError: out of luck)" in result.output
+    assert_every_label_and_number_shown(result.output, tmp_path / "results", width=80)
     board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
-    assert "| clue[checkpoint=" in board and "| adq1 |" in board
+    assert "| clue@demo |" in board and "| adq1 |" in board
+    run_folder = tmp_path / "run"
+    assert f'- `clue@demo`: clue, options {{"checkpoint": "{run_folder}' in board  # the full path in the notes
     page = (tmp_path / "results/report/index.html").read_text(encoding="utf-8")
-    assert "clue[checkpoint=" in page and "robustness-demo.png" in page and "thresholds.png" in page
+    assert "clue@demo" in page and "robustness-demo.png" in page and "thresholds.png" in page
+
+
+def assert_every_label_and_number_shown(output: str, results: Path, width: int) -> None:
+    """Every table of the demo's output, split into parts that fit ``width``: each part of a table with a row per
+    detector names every detector, the summary names each in a header, and every number of every table is shown."""
+    lines = output.splitlines()
+    assert max(len(line) for line in lines if "│" in line or "┃" in line) <= width
+    labels = pd.read_csv(results / "leaderboard.csv").Detector.tolist()
+    assert "clue@demo" in labels and len(labels) == 6
+    rows = {label: sum(line.startswith(f"│ {label} ") for line in lines) for label in labels}
+    families = load_grid("demo").families
+    assert len(set(rows.values())) == 1 and rows[labels[0]] >= 2 + len(families), rows  # F1/IoU, authentic, families
+    assert all(any(label in line for line in lines if "┃" in line) for label in labels)  # the summary's columns
+    catalog = load_catalog()
+    with Store(results) as store:
+        board = leaderboard.build(store, catalog, None)
+        table = robustness.build(store, catalog, load_grid("demo"), None)
+    numbers = board.wide().filter(regex=" (F1|IoU)$").to_numpy().ravel().tolist()
+    numbers += board.long()[["fpr_pixel", "specificity"]].to_numpy().ravel().tolist()
+    numbers += table.summary().iloc[:, 3:].to_numpy().ravel().tolist()
+    numbers += [v for family in families for v in table.table2(family).iloc[:, 1:].to_numpy().ravel()]
+    shown = [value for value in numbers if value is not None and not pd.isna(value)]
+    assert len(shown) > 100 and [v for v in shown if f"{v:.3f}" not in output] == []
