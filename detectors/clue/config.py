@@ -51,8 +51,13 @@ SD3_ATTENTION_TARGETS = (
     "attn.add_v_proj",
     "attn.to_out.0",
     "attn.to_add_out",
+    "attn2.to_q",
+    "attn2.to_k",
+    "attn2.to_v",
+    "attn2.to_out.0",
 )
-"""The attention projections of every joint block (diffusers' SD3 LoRA training defaults)."""
+"""Every attention projection of every block: the joint attention's eight (diffusers' SD3 LoRA training defaults)
+and, in SD3.5's dual-attention blocks, the second (image-only) attention's four."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,16 @@ TINY = {
     "sam": {
         "weights": "random",
         "size": 64,
-        "encoder": {"embed_dim": 32, "depth": 2, "num_heads": 2, "global_attn_indexes": [1], "out_chans": 16},
+        # window 3 on the 4×4 token grid: four windows, 20 of their 36 positions padding, as SAM's 14 on 64×64
+        # makes 25 windows with padding; a window as large as the grid would test one padded window only.
+        "encoder": {
+            "embed_dim": 32,
+            "depth": 2,
+            "num_heads": 2,
+            "global_attn_indexes": [1],
+            "out_chans": 16,
+            "window_size": 3,
+        },
         "lora": {"rank": 4, "alpha": 4.0},
     },
     "heads": {"channels": 16, "groups": 4, "hidden": 16},

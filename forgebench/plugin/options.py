@@ -94,6 +94,9 @@ def convert(hint: Any, value: Any, where: str) -> Any:
         return convert(args[0], value, where)
     if origin is typing.Literal:
         choices = typing.get_args(hint)
+        if isinstance(value, bool) and value not in choices:  # YAML reads on/off and yes/no as booleans
+            spellings = _TRUE if value else _FALSE
+            value = next((c for c in choices if isinstance(c, str) and c.lower() in spellings), value)
         found = [c for c in choices if c == value or (isinstance(value, str) and str(c) == value)]
         if not found:
             raise OptionError(f"{where} must be one of {', '.join(map(str, choices))}, got {value!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -91,3 +93,12 @@ def test_sam_sdpa_attention_equals_segment_anythings_own(build, activate, size):
     assert len(grads[0]) == 4 and all(g is not None for g in grads[0])
     for a, b in zip(*grads, strict=True):  # training through SDPA gives the LoRA the same gradients
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_the_tiny_sam_splits_its_token_grid_into_padded_windows_as_the_full_one_does(build):
+    """SAM's ViT-B: window 14 on a 64×64 grid, 25 windows with padding; the tiny one must not be one window."""
+    model = build()
+    grid = model.config.sam.size // 16
+    windowed = [block.window_size for block in model.sam.encoder.blocks if block.window_size > 0]
+    assert windowed and all(window < grid and grid % window for window in windowed)  # several windows, some padding
+    assert all(math.ceil(grid / window) ** 2 >= 4 for window in windowed)

@@ -41,3 +41,13 @@ def test_bad_values_are_refused(tmp_path):
         load_settings(None, ["optim.epochs"])
     with pytest.raises(ValueError, match="cannot read training config"):
         load_settings(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(("written", "read"), [("on", "on"), ("off", "off"), ("auto", "auto"), ("yes", "on")])
+def test_on_and_off_are_read_as_written_though_yaml_reads_them_as_booleans(tmp_path, written, read):
+    assert load_settings(None, [f"checkpointing={written}"]).checkpointing == read
+    file = tmp_path / "run.yaml"
+    file.write_text(f"checkpointing: {written}\n", encoding="utf-8")
+    assert load_settings(file).checkpointing == read
+    with pytest.raises(ValueError, match="must be one of auto, on, off, got 'maybe'"):
+        load_settings(None, ["checkpointing=maybe"])
