@@ -28,8 +28,9 @@ from forgebench.render.plots import robustness_plot
 from forgebench.render.report import PageSettings, write_page
 from forgebench.render.tables import write_leaderboard, write_robustness
 
-DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "all-pristine")
-"""The weight-free detectors every demo ranks (the trivial ones show the floor)."""
+DEMO_DETECTORS = ("ela", "noi1", "adq1", "all-forged", "prior", "all-pristine")
+"""The weight-free detectors every demo ranks: the references show the floor (``prior``: the spatial prior of the
+synthetic train split, which a model trained there must beat)."""
 
 
 @dataclass

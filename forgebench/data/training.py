@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from forgebench.data.catalog import load_catalog
 from forgebench.data.decode import MaskRule, read_mask, read_rgb
@@ -37,6 +38,13 @@ class TrainingImage:
         if forged.shape != pixels.shape[:2]:
             raise ValueError(f"{self.sample.mask}: mask is {forged.shape[::-1]}, image is {pixels.shape[1::-1]} (w×h)")
         return pixels, forged
+
+    def forged(self) -> np.ndarray:
+        """The H×W boolean forged mask alone (all false for an authentic image); the pixels are not decoded."""
+        if self.sample.mask is None:
+            with Image.open(self.sample.image) as image:
+                return np.zeros(image.size[::-1], bool)
+        return read_mask(self.sample.mask, self.rule).forged
 
 
 def training_images(

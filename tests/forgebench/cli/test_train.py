@@ -95,7 +95,7 @@ def assert_every_label_and_number_shown(output: str, results: Path, width: int) 
     lines = output.splitlines()
     assert max(len(line) for line in lines if "│" in line or "┃" in line) <= width
     labels = pd.read_csv(results / "leaderboard.csv").Detector.tolist()
-    assert "clue@demo" in labels and len(labels) == 6
+    assert {"clue@demo", "prior"} <= set(labels) and len(labels) == 7
     rows = {label: sum(line.startswith(f"│ {label} ") for line in lines) for label in labels}
     families = load_grid("demo").families
     assert len(set(rows.values())) == 1 and rows[labels[0]] >= 2 + len(families), rows  # F1/IoU, authentic, families
