@@ -25,6 +25,7 @@ from forgebench.data.catalog import Catalog, load_catalog
 from forgebench.evaluation.configure import configure
 from forgebench.evaluation.grids import adhoc_grid
 from forgebench.evaluation.labels import checked_label
+from forgebench.evaluation.metrics import EXTRA_COLUMNS
 from forgebench.evaluation.perturb import CLEAN, parse_chain
 from forgebench.evaluation.runner import Job, RunSummary, run
 from forgebench.evaluation.store import Store
@@ -49,6 +50,7 @@ def evaluate(
     label: str | None = None,
     seed: int = 0,
     limit: int | None = None,
+    extras: Sequence[str] = (),
     device: str = "auto",
     batch_size: int = 8,
     workers: int = 2,
@@ -75,6 +77,7 @@ def evaluate(
         label: The name tables give this configuration (default: the detector and its changed options).
         seed: Seed of the stochastic perturbations.
         limit: Score a fixed subset of this many images per dataset.
+        extras: Optional per-image columns (``auc``, ``best``, ``inv``), as ``--extra``.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (a function is always called on the host's arrays).
         batch_size: Images per detector call.
         workers: Loader threads (decode and perturb); results do not depend on it.
@@ -100,6 +103,7 @@ def evaluate(
         perturbations=tuple(perturb),
         seed=seed,
         limit=limit,
+        extras=tuple(extras),
         data_root=Path(data_root) if data_root is not None else None,
         retry_errors=retry_errors,
         workers=workers,
@@ -109,6 +113,8 @@ def evaluate(
         configure(job.detector, job.options, job.device)  # a bad option or label is refused before the store opens
         if label is not None:
             checked_label(label)
+        if unknown := sorted(set(extras) - set(EXTRA_COLUMNS)):
+            raise ValueError(f"unknown extras {', '.join(unknown)}; choose from {', '.join(EXTRA_COLUMNS)}")
         with Store(job.results) as store, progress_bars() if progress else nullcontext() as bars:
             summary = run(job, store, progress=bars)
     points = list(dict.fromkeys(parse_chain(spec).canonical_id for spec in job.perturbations))

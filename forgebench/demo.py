@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forgebench.analysis import leaderboard, robustness
+from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.compare import Comparison, compare
 from forgebench.analysis.leaderboard import Leaderboard
 from forgebench.analysis.robustness import Robustness
 from forgebench.data import paths
@@ -44,6 +46,8 @@ class DemoResult:
     report: Path | None
     untrained: dict[str, str] = field(default_factory=dict)
     """Trainers whose demo model could not be made → why (the baselines are ranked all the same)."""
+    against_prior: list[Comparison] = field(default_factory=list)
+    """Each trained demo model against ``prior``, the spatial prior of the split it was trained on (paired F1)."""
 
 
 def run_demo(
@@ -99,7 +103,9 @@ def run_demo(
         page = (
             write_page([store], catalog, results / "report", PageSettings(datasets=board.datasets)) if report else None
         )
-    return DemoResult(board, table, summaries, written, page, untrained)
+    trained = [job.label for job in jobs if job.label and job.label in board.labels()]
+    against = [compare(board, label, "prior", Settings()) for label in trained if "prior" in board.labels()]
+    return DemoResult(board, table, summaries, written, page, untrained, against)
 
 
 def _run(job: Job) -> RunSummary:

@@ -215,6 +215,17 @@ def demo(
     print_leaderboard(outcome.board)
     if outcome.robustness is not None:
         print_robustness(outcome.robustness)
+    for comparison in outcome.against_prior:
+        overall = comparison.overall()
+        if overall is not None:
+            beats = overall.significant and overall.difference > 0
+            p_value = "p < 0.001" if overall.p_value < 0.001 else f"p = {overall.p_value:.3f}"
+            console.print(
+                f"{comparison.a} − prior (the spatial prior of its training split), weighted F1 over "
+                f"{overall.pairs} images: {overall.difference:+.3f} [{overall.low:+.3f}, {overall.high:+.3f}], "
+                f"{p_value}: {'beats' if beats else 'does not beat'} its prior",
+                highlight=False,
+            )
     console.print("Written: " + ", ".join(str(p) for p in outcome.written), highlight=False)
     if outcome.report is not None:
         console.print(f"Report: {outcome.report} (open it in a browser)", highlight=False)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from forgebench.data.catalog import DatasetSpec
 from forgebench.data.decode import DecodeError, image_size, looks_inverted, read_mask, read_rgb, size_note
-from forgebench.data.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest
+from forgebench.data.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest, is_live
+from forgebench.data.training import drawn_images
 
 
 @dataclass
@@ -38,6 +39,12 @@ def check_dataset(
     """Pair the files, open every mask and every image header (every image in full with ``decode``: truncated
     files show only then), and compare the counts with the catalog."""
     expected = {"expected_tampered": spec.expected_tampered, "expected_authentic": spec.expected_authentic}
+    if is_live(spec):  # nothing on disk: the slots are counted and one sample generated
+        slots = drawn_images(spec)
+        slots[0].read()
+        labels = [slot.sample.label for slot in slots]
+        counts = {"tampered": labels.count("tampered"), "authentic": labels.count("authentic")}
+        return DatasetCheck(spec.name, None, found=True, **counts, **expected)
     try:
         manifest = build_manifest(spec, data_root)
     except UnsafePathError as error:

@@ -99,8 +99,16 @@ def dataset_root(spec: DatasetSpec, data_root: Path | None = None) -> Path:
     return root if root.is_absolute() else paths.data_root(data_root) / root
 
 
+def is_live(spec: DatasetSpec) -> bool:
+    """A synthetic dataset drawn afresh at every training draw and never written (see ``forgebench.data.training``)."""
+    return bool(spec.generated and spec.generated.get("live"))
+
+
 def build_manifest(spec: DatasetSpec, data_root: Path | None = None) -> Manifest:
     """Find and pair the files of ``spec``; raises :class:`DatasetMissingError` when there are none."""
+    if is_live(spec):
+        reason = "drawn afresh at every training draw and never written: train on it, evaluate its fixed split"
+        raise DatasetMissingError(spec, Path("<drawn>"), reason)
     root = dataset_root(spec, data_root)
     if not root.is_dir():
         raise DatasetMissingError(spec, root, "folder not found")

@@ -1,7 +1,9 @@
 """Catalog images with their ground truth, for plugins that train: the one way a plugin reaches the data layer.
 
 A trainer names datasets or suites (built-in or from extra catalog files) and gets every image of them, each with
-the rule that reads its mask; :meth:`TrainingImage.read` decodes the pair exactly as an evaluation run does.
+the rule that reads its mask; :meth:`TrainingImage.read` decodes the pair exactly as an evaluation run does. A
+synthetic dataset marked ``live`` in the catalog is never written: each of its images is generated afresh for every
+draw a trainer makes (:class:`DrawnImage`), so an epoch never repeats the last one's crops and forgeries.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from forgebench.data.catalog import load_catalog
+from forgebench.data.catalog import DatasetSpec, load_catalog
 from forgebench.data.decode import MaskRule, read_mask, read_rgb
-from forgebench.data.manifest import Sample, build_manifest
+from forgebench.data.manifest import Sample, build_manifest, is_live
+from forgebench.data.synthetic import SyntheticConfig, make_sample
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,11 @@ class TrainingImage:
     sample: Sample
     rule: MaskRule = field(default_factory=MaskRule)
 
-    def read(self) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, draw: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """H×W×3 uint8 RGB pixels and the H×W boolean forged mask (all false for an authentic image).
 
-        Raises ``ValueError`` naming the mask when its size differs from the image's: training needs aligned pairs.
+        ``draw`` (a trainer's seed for this draw) matters only to a :class:`DrawnImage`. Raises ``ValueError``
+        naming the mask when its size differs from the image's: training needs aligned pairs.
         """
         pixels = read_rgb(self.sample.image)
         if self.sample.mask is None:
@@ -45,6 +49,43 @@ class TrainingImage:
             with Image.open(self.sample.image) as image:
                 return np.zeros(image.size[::-1], bool)
         return read_mask(self.sample.mask, self.rule).forged
+
+
+@dataclass(frozen=True)
+class DrawnImage(TrainingImage):
+    """A slot of a live synthetic dataset: ``read(draw)`` generates a new sample for every draw (``draw=None``: the
+    slot's own fixed sample), saved and decoded as the suite's files are."""
+
+    config: SyntheticConfig = field(default_factory=SyntheticConfig)
+    split: str = "train"
+    kind: str = "splice"
+    index: int = 0
+
+    def read(self, draw: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        tampered = self.sample.label == "tampered"
+        made = make_sample(self.config.seed, self.split, self.kind, self.index if draw is None else draw, tampered)
+        pixels = read_rgb(self.sample.image, made.save.encode(made.image))
+        return pixels, made.mask if made.mask is not None else np.zeros(pixels.shape[:2], bool)
+
+    def forged(self) -> np.ndarray:
+        return self.read()[1]
+
+
+def drawn_images(spec: DatasetSpec) -> list[DrawnImage]:
+    """The slots of a live synthetic dataset: as many tampered and authentic ones as its split has files."""
+    generated = spec.generated or {}
+    config = SyntheticConfig(**generated.get("config", {}))
+    split, kind = generated["split"], generated["kind"]
+    tampered, authentic = config.counts(split)
+    slots = []
+    for label, count in (("tampered", tampered), ("authentic", authentic)):
+        for index in range(count):
+            name = f"{label}-{index:04d}"
+            where = Path("<drawn>") / spec.name / name
+            sample = Sample(spec.name, f"{spec.name}/{name}", where, where if label == "tampered" else None, label)
+            index_key = index if label == "tampered" else tampered + index
+            slots.append(DrawnImage(sample, spec.mask_rule, config, split, kind, index_key))
+    return slots
 
 
 def training_images(
@@ -64,6 +105,9 @@ def training_images(
     for name in names:
         specs = catalog.resolve(name) if name in catalog.suites else catalog.resolve(None, (name,))
         for spec in specs:
+            if is_live(spec):
+                found[spec.name] = list(drawn_images(spec))
+                continue
             manifest = build_manifest(spec, data_root)
             found[spec.name] = [TrainingImage(sample, spec.mask_rule) for sample in manifest.samples]
     return found

@@ -18,7 +18,7 @@ def train_from(config_file: Path | None, overrides: Sequence[str] = ()) -> Path:
     return train(load_settings(config_file, overrides))
 
 
-DEMO_VERSION = "2"
+DEMO_VERSION = "3"
 """Bumped when a code change alters what the demo trains, so that a cached demo model is not reused."""
 
 

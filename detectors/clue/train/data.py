@@ -120,7 +120,7 @@ class TrainingImages(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """``key`` is (index, augmentation seed), as :class:`EpochDraws` yields it."""
         index, seed = key
-        pixels, forged = self.items[index].read()
+        pixels, forged = self.items[index].read(seed)  # a live synthetic image is generated from the draw's seed
         if self.augmentation is not None:
             pixels, forged = augment(pixels, forged, self.augmentation, np.random.default_rng(seed))
         image = torch.from_numpy(square_input(pixels, self.input_size)).permute(2, 0, 1)

@@ -16,7 +16,7 @@ from forgebench.data.synthetic import forge, regions
 from forgebench.data.synthetic.forge import KINDS, make_sample
 from forgebench.data.synthetic.sources import SOURCE_SPLITS, SPLITS
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bumped whenever a change to the generator changes its output; part of the cache folder's name."""
 
 MANIFEST_NAME = "synthetic.json"
@@ -29,8 +29,8 @@ class SyntheticConfig:
     seed: int = 0
     train_tampered: int = 160
     train_authentic: int = 80
-    val_tampered: int = 16
-    val_authentic: int = 8
+    val_tampered: int = 40
+    val_authentic: int = 20
     test_tampered: int = 40
     test_authentic: int = 20
 

@@ -17,10 +17,9 @@ from PIL import Image
 
 from forgebench.data.synthetic.regions import (
     AREA_FRACTION,
-    BORDER_MARGIN,
     TARGET_FRACTION,
+    inside_position,
     paste,
-    random_position,
     random_region,
     random_shape,
 )
@@ -148,7 +147,7 @@ def _splice(host: Host, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     crop = random_crop(load_photo(donor_photo), host.pixels.shape[:2], rng)
     donor = _jpeg_roundtrip(crop, distinct[int(rng.integers(len(distinct)))], _subsampling(rng))
     mask = random_region(rng, host.pixels.shape[:2])
-    return None if mask is None else (np.where(mask[..., None], donor, host.pixels), mask)
+    return np.where(mask[..., None], donor, host.pixels), mask
 
 
 def _copymove(host: Host, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
@@ -157,7 +156,7 @@ def _copymove(host: Host, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     scale = rng.uniform(0.8, 1.25) if warped else 1.0
     angle = rng.uniform(-30, 30) if warped else 0.0
     patch = random_shape(rng, rng.uniform(*TARGET_FRACTION) * size[0] * size[1] / scale**2)
-    position = random_position(patch.shape, size, rng)
+    position = inside_position(patch.shape, size, rng)
     if position is None:
         return None
     source = paste(patch, size, *position)
@@ -175,23 +174,19 @@ def _copymove(host: Host, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 
 
 def _destination_shift(matrix: np.ndarray, source: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-    """A whole-pixel translation keeping the warped region inside the image margin and mostly off its source."""
+    """A whole-pixel translation putting the warped region anywhere it overlaps the image (cut at the borders, so
+    that no part of the frame is favoured), mostly off its source."""
     rows, cols = np.nonzero(source)
     corners = np.array([[x, y] for x in (cols.min(), cols.max()) for y in (rows.min(), rows.max())], np.float64)
     warped = corners @ matrix[:, :2].T + matrix[:, 2]
-    slack = BORDER_MARGIN + 1  # one more pixel for nearest-neighbour rounding
-    low = np.ceil(slack - warped.min(axis=0))
-    high = np.floor(np.array(source.shape[::-1]) - 1 - slack - warped.max(axis=0))
-    if np.any(high < low):
-        return None
+    low = np.ceil(-warped.max(axis=0))
+    high = np.floor(np.array(source.shape[::-1]) - 1 - warped.min(axis=0))
     shift = np.array([rng.integers(int(low[axis]), int(high[axis]) + 1) for axis in (0, 1)], np.float64)
     return shift if np.any(np.abs(shift) >= 0.6 * np.ptp(corners, axis=0)) else None
 
 
 def _removal(host: Host, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
     mask = random_region(rng, host.pixels.shape[:2])
-    if mask is None:
-        return None
     method = (cv2.INPAINT_TELEA, cv2.INPAINT_NS)[int(rng.integers(2))]
     filled = cv2.inpaint(host.pixels, mask.astype(np.uint8) * 255, float(rng.integers(3, 6)), method)
     return np.where(mask[..., None], filled, host.pixels), mask

@@ -15,7 +15,7 @@ TARGET_FRACTION = (0.025, 0.18)
 """Share drawn for a new shape: inside ``AREA_FRACTION`` with room for rasterisation and copy-move scaling."""
 
 BORDER_MARGIN = 2
-"""Pixels kept free between a region and the image border."""
+"""Pixels kept free between a copy-move's source region and the image border."""
 
 
 def random_shape(rng: np.random.Generator, area_px: float) -> np.ndarray:
@@ -26,10 +26,18 @@ def random_shape(rng: np.random.Generator, area_px: float) -> np.ndarray:
     return patch[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def random_position(
+def random_position(patch_shape: tuple[int, int], size: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
+    """A random (top, left) at which every pixel of a ``size`` image is equally likely to fall under the patch: the
+    patch may hang over any border by all but one row or column, and :func:`paste` cuts it there."""
+    top, left = (int(rng.integers(1 - inner, outer)) for outer, inner in zip(size, patch_shape, strict=True))
+    return top, left
+
+
+def inside_position(
     patch_shape: tuple[int, int], size: tuple[int, int], rng: np.random.Generator
 ) -> tuple[int, int] | None:
-    """A random (top, left) that keeps the patch ``BORDER_MARGIN`` pixels inside ``size``; None if it cannot fit."""
+    """A random (top, left) that keeps the patch ``BORDER_MARGIN`` pixels inside ``size``; None if it cannot fit
+    (where pixels must be read from inside the image, as a copy-move's source)."""
     free = [outer - inner - 2 * BORDER_MARGIN for outer, inner in zip(size, patch_shape, strict=True)]
     if min(free) < 0:
         return None
@@ -37,17 +45,19 @@ def random_position(
 
 
 def paste(patch: np.ndarray, size: tuple[int, int], top: int, left: int) -> np.ndarray:
-    """A full ``size`` boolean mask holding ``patch`` at (top, left)."""
+    """A full ``size`` boolean mask holding ``patch`` at (top, left), cut at the image's borders."""
     mask = np.zeros(size, bool)
-    mask[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
+    rows = slice(max(top, 0), min(top + patch.shape[0], size[0]))
+    cols = slice(max(left, 0), min(left + patch.shape[1], size[1]))
+    mask[rows, cols] = patch[rows.start - top : rows.stop - top, cols.start - left : cols.stop - left]
     return mask
 
 
-def random_region(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray | None:
-    """A full-size mask with one random shape of ``TARGET_FRACTION`` of the image; None if it did not fit."""
+def random_region(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """A full-size mask with one random shape of ``TARGET_FRACTION`` of the image, placed anywhere (possibly cut
+    by a border, so that no part of the frame is favoured; the caller rejects what is left too small)."""
     patch = random_shape(rng, rng.uniform(*TARGET_FRACTION) * size[0] * size[1])
-    position = random_position(patch.shape, size, rng)
-    return None if position is None else paste(patch, size, *position)
+    return paste(patch, size, *random_position(patch.shape, size, rng))
 
 
 def _ellipse(rng: np.random.Generator, area_px: float) -> np.ndarray:

@@ -17,7 +17,7 @@ SOURCE_SPLITS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "chelsea", "hubble_deep_field", "immunohistochemistry", "retina",
             "moon", "brick", "grass", "gravel", "cell",
         ),
-        "val": ("clock", "coins"),
+        "val": ("clock", "coins", "page", "motorcycle_left", "motorcycle_right"),
         "test": ("astronaut", "coffee", "rocket", "grace_hopper", "camera"),
     }
 )  # fmt: skip
@@ -36,6 +36,8 @@ def load_photo(name: str) -> np.ndarray:
         path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("RGB"))
+    elif name.startswith("motorcycle_"):  # the two views of scikit-image's stereo pair
+        pixels = skimage.data.stereo_motorcycle()[0 if name.endswith("left") else 1]
     else:
         pixels = getattr(skimage.data, name)()
     pixels = np.ascontiguousarray(np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels[..., :3])

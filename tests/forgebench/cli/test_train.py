@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +81,8 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
     result = cli("demo", "--limit", 2, "--results", tmp_path / "results")
     assert result.exit_code == 0, result.output
     assert "broken: no demo model (RuntimeError: out of luck)" in result.output
+    closing = re.findall(r"clue@demo − prior .*?: (beats|does not beat) its prior", result.output.replace("\n", " "))
+    assert len(closing) == 1, result.output  # the paired test against the prior, measured, then said
     assert_every_label_and_number_shown(result.output, tmp_path / "results", width=80)
     board = (tmp_path / "results" / "leaderboard.md").read_text(encoding="utf-8")
     assert "| clue@demo |" in board and "| adq1 |" in board

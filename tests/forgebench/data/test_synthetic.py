@@ -6,6 +6,7 @@ import json
 from itertools import combinations
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -80,7 +81,7 @@ def test_manifest_records_version_config_sources_and_counts(tiny_root):
     assert "val   splice 1+1, copymove 1+1, removal 1+1" in describe(tiny_root)
 
 
-def test_masks_are_binary_non_empty_clear_of_the_border_and_sized_like_their_image(tiny_root):
+def test_masks_are_binary_non_empty_and_sized_like_their_image(tiny_root):
     masks = sorted(tiny_root.glob("*/*/masks/*.png"))
     assert len(masks) == 3 * sum(TINY.counts(split)[0] for split in SOURCE_SPLITS)
     for mask_path in masks:
@@ -90,7 +91,6 @@ def test_masks_are_binary_non_empty_clear_of_the_border_and_sized_like_their_ima
             values = np.asarray(mask_image)
         assert set(np.unique(values).tolist()) == {0, 255}
         assert AREA_FRACTION[0] <= (values == 255).mean() <= AREA_FRACTION[1]
-        assert not np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]]).any()
         assert read_mask(mask_path, MaskRule("> 127")).forged.sum() == (values == 255).sum()
 
 
@@ -102,8 +102,8 @@ def test_pixels_change_only_inside_the_mask(kind, split, index):
     assert sample.mask.dtype == bool and sample.mask.shape == sample.image.shape[:2]
     assert not (changed & ~sample.mask).any()
     # A loose mask would pass the line above; nearly all masked pixels must really have been replaced
-    # (inpainting may reproduce a few smooth pixels exactly).
-    assert changed[sample.mask].mean() > {"splice": 0.97, "copymove": 0.9, "removal": 0.8}[kind]
+    # (inpainting may reproduce smooth pixels exactly, more so where the region meets the border).
+    assert changed[sample.mask].mean() > {"splice": 0.97, "copymove": 0.9, "removal": 0.7}[kind]
 
 
 def test_authentic_sample_is_the_untouched_pipeline():
@@ -199,3 +199,19 @@ def test_seed_changes_the_suite_and_bad_counts_are_refused(tmp_path):
     assert seeds[0].shape != seeds[1].shape or not np.array_equal(*seeds)
     with pytest.raises(ValueError, match="test_tampered"):
         SyntheticConfig(test_tampered=-1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forged_regions_cover_the_corners_as_often_as_the_centre(kind):
+    """Placement does not favour the middle of the frame: over 150 test samples, the share covering the corner
+    quarters' outer cells is within a factor 2.5 of the centre's (it was about 1/100 when regions stayed inside)."""
+    grids = [
+        cv2.resize(
+            make_sample(3, "test", kind, index, True).mask.astype(np.float32), (8, 8), interpolation=cv2.INTER_AREA
+        )
+        for index in range(150)
+    ]
+    coverage = np.mean(grids, axis=0)
+    centre = coverage[3:5, 3:5].mean()
+    corners = np.mean([coverage[:2, :2], coverage[:2, -2:], coverage[-2:, :2], coverage[-2:, -2:]])
+    assert 1 / 2.5 < corners / centre < 2.5, (corners, centre)

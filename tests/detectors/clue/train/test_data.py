@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from forgebench.data.decode import MaskRule
 from forgebench.data.manifest import Sample
-from forgebench.data.training import TrainingImage
+from forgebench.data.training import TrainingImage, training_images
 from forgebench.detectors.clue.train.data import (
     EpochDraws,
     TrainingImages,
@@ -97,3 +98,10 @@ def test_unreadable_image_fails_with_its_path(tmp_path):
     sample = Sample("d", "d/broken.png", broken, None, "authentic")
     with pytest.raises(ValueError, match=r"broken\.png"):
         TrainingImages([TrainingImage(sample, MaskRule())], 32, 32, None)[0, 0]
+
+
+def test_a_live_synthetic_image_is_generated_from_each_draws_seed():
+    slot = training_images(["syn-live-splice"])["syn-live-splice"][0]
+    images = TrainingImages([slot], 32, 32, Augment(flip=0, rescale=0, jpeg=0))
+    one, same, other = images[0, 11], images[0, 11], images[0, 12]
+    assert torch.equal(one[0], same[0]) and not torch.equal(one[0], other[0])
