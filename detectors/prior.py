@@ -190,7 +190,7 @@ CARD = DetectorCard(
     summary="reference: the mean ground-truth mask of a training split, pasted onto every image",
     licence="Apache-2.0",
     weights="fitted from a training split's masks (--option fit=SUITE) or a file from `forgebench train prior`",
-    to_probability="training coverage resized to the image; the best-F1 coverage level is mapped to 0.5",
+    to_probability="each grid cell's training coverage pasted onto the image; the best-F1 coverage level maps to 0.5",
 )
 PLUGIN = DetectorPlugin(card=CARD, options=PriorOptions, build=build)
 TRAINER = TrainerPlugin(
