@@ -159,6 +159,8 @@ def resolve_label(board: Leaderboard, name: str) -> str:
         return matching[0]
     if matching:
         raise ComparisonError(f"{name!r} has several stored configurations; name one of: {', '.join(matching)}")
+    if older := [dataset for dataset, names in board.older.items() if any(n.startswith(f"{name} (") for n in names)]:
+        raise ComparisonError(f"{name!r} was scored only on an older copy of {', '.join(older)}; run it again")
     raise ComparisonError(f"no stored results for {name!r}; stored: {', '.join(labels) or 'none'}")
 
 

@@ -77,6 +77,8 @@ class Leaderboard:
     bootstrap: Settings | None = None
     intervals: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """(label, dataset or "Weighted Avg.") → [[F1 low, IoU low], [F1 high, IoU high]] when ``bootstrap`` is set."""
+    older: dict[str, list[str]] = field(default_factory=dict)
+    """Dataset → the configurations scored only on an older copy of it (other files), left out of the table."""
 
     def with_intervals(self, settings: Settings) -> Leaderboard:
         """Add bootstrap intervals to every cell and to each detector's weighted average."""
@@ -208,24 +210,33 @@ def build(stores: Store | Sequence[Store], catalog: Catalog, datasets: Sequence[
 
     Without ``datasets``: every dataset the stored runs asked for, so those that were absent show as missing.
     Where several stores hold the same detector configuration on a dataset, the last store's evaluation counts.
+    A dataset's results all come from one copy of its files, the one scored last (its manifest digest): results on
+    an older copy are left out and named in ``older``, never ranked beside the new ones.
     """
     latest: dict[tuple[str, str], Evaluation] = {}
     source: dict[tuple[str, str], Store] = {}
     seed = stored_seed(perturbation, seed)
-    every: list[Evaluation] = []
-    given: dict[str, str] = {}
-    for store in store_list(stores):
-        given |= store.labels()
-        for evaluation in store.evaluations():
-            every.append(evaluation)
-            if evaluation.perturbation == perturbation and evaluation.seed == seed:
-                latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
-                source[(evaluation.fingerprint, evaluation.dataset)] = store
-    stored = {dataset for _, dataset in latest}
+    stored = [(store, evaluation) for store in store_list(stores) for evaluation in store.evaluations()]
+    given = {fingerprint: label for store in store_list(stores) for fingerprint, label in store.labels().items()}
+    copy = {evaluation.dataset: evaluation.manifest_digest for _, evaluation in stored}  # the newest copy's digest
+    every = [evaluation for _, evaluation in stored if evaluation.manifest_digest == copy[evaluation.dataset]]
+    older = [evaluation for _, evaluation in stored if evaluation.manifest_digest != copy[evaluation.dataset]]
+    for store, evaluation in stored:
+        current = evaluation.manifest_digest == copy[evaluation.dataset]
+        if current and evaluation.perturbation == perturbation and evaluation.seed == seed:
+            latest[(evaluation.fingerprint, evaluation.dataset)] = evaluation
+            source[(evaluation.fingerprint, evaluation.dataset)] = store
+    found = {dataset for _, dataset in latest}
     if datasets is None:
         datasets = requested_datasets(latest.values())
     board = Leaderboard(datasets=list(datasets), perturbation=perturbation)
-    board.missing = [d for d in datasets if d not in stored]
+    board.missing = [d for d in datasets if d not in found]
+    kept = {(e.fingerprint, e.dataset) for e in latest.values()}
+    for e in older:
+        if e.dataset in board.datasets and (e.fingerprint, e.dataset) not in kept and e.perturbation == perturbation:
+            board.older.setdefault(e.dataset, [])
+            if (name := f"{e.detector} ({e.fingerprint[:8]})") not in board.older[e.dataset]:
+                board.older[e.dataset].append(name)
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
     board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].variant)}
     labels = configuration_labels(every, given)  # over every stored run, so a configuration keeps its label

@@ -45,6 +45,12 @@ def protocol_lines(board: Leaderboard) -> list[str]:
             "each dataset, keeping the weights."
         )
     lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
+    if board.older:
+        lines.append(
+            "Left out, scored only on an older copy of the dataset's files (run them again to rank them): "
+            + "; ".join(f"{dataset}: {', '.join(names)}" for dataset, names in board.older.items())
+            + "."
+        )
     short = [
         f"{c.label} on {c.dataset} scored {c.score.n_tampered} of {board.tampered_total(c)} tampered "
         f"({c.n_errors} errors, {c.n_invalid} invalid)"

@@ -79,3 +79,18 @@ def test_tables_show_labels_and_keep_the_full_configuration(tmp_path):
     assert "| mine |" in markdown and "| clue@a |" in markdown
     assert '- `mine`: clue, options {"checkpoint": "/home/me/runs/b/best.safetensors"}, weights bbbb' in markdown
     assert not pd.isna(long.loc["mine", "f1"])
+
+
+def test_results_on_an_older_copy_of_a_dataset_are_left_out_and_named(tmp_path):
+    """The demo's suite was regenerated: ``ela`` was scored again on the new files, ``old`` only on the old ones."""
+    scored = ImageScore(Confusion(1, 0, 0, 0), score=1.0, f1=1.0, iou=1.0)
+    with Store(tmp_path) as store:
+        for detector, digest in (("ela", "copy-1"), ("old", "copy-1"), ("ela", "copy-2")):
+            key = {"detector": detector, "fingerprint": detector * 4, "dataset": "d", "perturbation": "clean",
+                   "seed": 0, "manifest_digest": digest}  # fmt: skip
+            evaluation = store.evaluation(key, {"requested": ["d"], "changed_options": {}})
+            store.add(evaluation, [Record(f"d/{digest}.png", "tampered", "ok", scored=scored)])
+        board = leaderboard.build(store, load_catalog(), ["d"])
+    assert [(c.label, c.manifest_digest) for c in board.cells] == [("ela", "copy-2")]
+    assert board.older == {"d": ["old (oldoldol)"]}
+    assert "Left out, scored only on an older copy of the dataset's files" in leaderboard_markdown(board)
