@@ -26,7 +26,7 @@ import yaml
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from forgebench.data.training import training_images
+from forgebench.data.training import TrainingImage, training_images
 from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction, TrainerPlugin
 from forgebench.plugin.options import from_mapping, merge
 
@@ -62,6 +62,8 @@ def fit_prior(masks: Iterable[np.ndarray], grid: int = 64) -> Prior:
     Candidate levels are every distinct coverage value (call the cells above it forged) and −1 (all cells); the
     F1 of each mask is computed on the grid, against the mask's cells at least half covered.
     """
+    if grid < 1:
+        raise ValueError(f"prior: grid must be at least 1 cell, got {grid}")
     resized = [_cells(mask, grid) for mask in masks]
     if not resized:
         raise ValueError("no tampered image to fit a prior on")
@@ -115,8 +117,16 @@ def build(options: PriorOptions, device: str) -> PriorDetector:
 @cache
 def fitted(names: tuple[str, ...], grid: int, data_root: Path | None, catalog: Path | None) -> Prior:
     """The prior of the datasets ``names``, fitted once per process."""
+    tampered = tampered_images(names, data_root, catalog)
+    return fit_prior((image.forged() for images in tampered.values() for image in images), grid)
+
+
+def tampered_images(
+    names: tuple[str, ...], data_root: Path | None, catalog: Path | None
+) -> dict[str, list[TrainingImage]]:
+    """Dataset → its tampered images with a mask, for the datasets or suites ``names``."""
     found = training_images(names, data_root, (catalog,) if catalog else ())
-    return fit_prior((image.forged() for images in found.values() for image in images if image.sample.mask), grid)
+    return {name: [image for image in images if image.sample.mask] for name, images in found.items()}
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -172,8 +182,7 @@ def train(config_file: Path | None, overrides: Sequence[str] = ()) -> Path:
         changes[key.strip()] = value.strip()
     settings = from_mapping(PriorTraining, merge(data or {}, changes), str(config_file or "prior"))
     names = _names(settings.fit)
-    found = training_images(names, settings.data_root, (settings.catalog,) if settings.catalog else ())
-    tampered = {name: [image for image in images if image.sample.mask] for name, images in found.items()}
+    tampered = tampered_images(names, settings.data_root, settings.catalog)
     prior = fit_prior((image.forged() for images in tampered.values() for image in images), settings.grid)
     provenance = {
         "fit": list(names),
