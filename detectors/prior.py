@@ -22,13 +22,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from forgebench.data.training import TrainingImage, training_images
 from forgebench.plugin.contract import Detector, DetectorCard, DetectorPlugin, ImageInput, Prediction, TrainerPlugin
-from forgebench.plugin.options import from_mapping, merge
+from forgebench.plugin.options import settings_from
 
 FORMAT = "forgebench-prior-1"
 
@@ -173,14 +172,7 @@ class PriorTraining:
 
 def train(config_file: Path | None, overrides: Sequence[str] = ()) -> Path:
     """Fit the prior of the ``fit`` datasets and write it with its provenance (datasets, image counts, time)."""
-    data = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file else {}
-    changes = {}
-    for pair in overrides:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"trainer prior: {pair!r} is not of the form key=value")
-        changes[key.strip()] = value.strip()
-    settings = from_mapping(PriorTraining, merge(data or {}, changes), str(config_file or "prior"))
+    settings = settings_from(PriorTraining, config_file, overrides, "prior settings")
     names = _names(settings.fit)
     tampered = tampered_images(names, settings.data_root, settings.catalog)
     prior = fit_prior((image.forged() for images in tampered.values() for image in images), settings.grid)

@@ -8,8 +8,8 @@ as pandas DataFrames.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def evaluate(
         workers=workers,
         label=label,
     )
-    with _registered(plugin):
+    with registry.detectors.registered(plugin.card.name, plugin) if plugin is not None else nullcontext():
         configure(job.detector, job.options, job.device)  # a bad option or label is refused before the store opens
         if label is not None:
             checked_label(label)
@@ -136,12 +136,6 @@ def _plugin(
     if name is None:
         raise ValueError("a function has no name to file its results under: give name='…'")
     return function_plugin(detector, name, version, batch), name
-
-
-@contextmanager
-def _registered(plugin: DetectorPlugin | None) -> Iterator[None]:
-    with registry.detectors.registered(plugin.card.name, plugin) if plugin is not None else nullcontext():
-        yield
 
 
 @dataclass
@@ -171,8 +165,12 @@ class Results:
     @property
     def label(self) -> str:
         """This configuration's name in the tables."""
-        board = self.board(self.perturbations[0])
-        return next(c.label for c in board.cells if c.fingerprint == self.fingerprint)
+        label = self._label(self.board(self.perturbations[0]))
+        assert label is not None, "an evaluated configuration has cells under its first perturbation"
+        return label
+
+    def _label(self, board: Leaderboard) -> str | None:
+        return next((c.label for c in board.cells if c.fingerprint == self.fingerprint), None)
 
     def board(self, perturb: str = CLEAN, bootstrap: Settings | None = None) -> Leaderboard:
         """The leaderboard model under one perturbation (with bootstrap intervals when ``bootstrap`` is given)."""
@@ -200,7 +198,8 @@ class Results:
         differences are significant; ``frame.attrs["method"]`` how they were computed.
         """
         settings = Settings(level=level, resamples=resamples)
-        comparison = comparing.compare(self.board(perturb), self.label, other, settings, metric)
+        board = self.board(perturb)
+        comparison = comparing.compare(board, self._label(board) or self.label, other, settings, metric)
         frame = comparison.frame()
         frame.attrs["verdicts"] = comparison.verdicts()
         frame.attrs["method"] = describe_comparison(settings)

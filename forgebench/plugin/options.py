@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -64,6 +66,37 @@ def from_mapping(kind: type, data: Any, where: str) -> Any:
     if unknown:
         raise OptionError(f"{where} has no setting {', '.join(sorted(unknown))}; settings: {', '.join(names)}")
     return _build(kind, dict(data), f"{where}.")
+
+
+def settings_from(kind: type, file: Path | None, overrides: Iterable[str], what: str = "training config") -> Any:
+    """``kind``'s defaults ← the YAML ``file`` ← ``key=value`` overrides (values parsed as YAML, keys dotted).
+
+    Parameters:
+        kind: The settings dataclass (nested dataclasses take nested mappings).
+        file: A YAML mapping, or None for the defaults.
+        overrides: ``key=value`` texts, as ``--set`` gives them; ``a.b=1`` sets ``b`` inside ``a``.
+        what: Names the settings in errors when there is no file.
+
+    A file that cannot be read or is not a mapping, a malformed override and a bad value raise ``ValueError``.
+    """
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ValueError(f"cannot read {what} {file}: {error}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{what} {file} must be a mapping")
+    changes: dict[str, Any] = {}
+    for pair in overrides:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValueError(f"override {pair!r} is not of the form key=value")
+        try:
+            changes[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ValueError(f"override {pair!r}: the value is not valid YAML ({error})") from None
+    return from_mapping(kind, merge(data, changes), str(file) if file else what)
 
 
 def merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

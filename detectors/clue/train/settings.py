@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from forgebench.plugin.options import from_mapping, merge
+from forgebench.plugin.options import settings_from
 
 
 @dataclass(frozen=True)
@@ -84,25 +82,7 @@ class TrainConfig:
 
 def load_settings(file: Path | None, overrides: Sequence[str] = ()) -> TrainConfig:
     """Defaults ← the YAML ``file`` ← ``key=value`` overrides (values parsed as YAML, keys dotted)."""
-    data: dict[str, Any] = {}
-    if file is not None:
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise ValueError(f"cannot read training config {file}: {error}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"training config {file} must be a mapping")
-    changes: dict[str, Any] = {}
-    for pair in overrides:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise ValueError(f"override {pair!r} is not of the form key=value")
-        try:
-            changes[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as error:
-            raise ValueError(f"override {pair!r}: the value is not valid YAML ({error})") from None
-    where = str(file) if file else "training config"
-    settings = from_mapping(TrainConfig, merge(data, changes), where)
+    settings = settings_from(TrainConfig, file, overrides)
     if file is not None and settings.data.catalog:  # catalog files named in a config are relative to it
         catalogs = tuple(str((file.parent / path).resolve()) for path in settings.data.catalog)
         settings = dataclasses.replace(settings, data=dataclasses.replace(settings.data, catalog=catalogs))
