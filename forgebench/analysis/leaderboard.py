@@ -73,12 +73,16 @@ class Leaderboard:
     missing: list[str] = field(default_factory=list)
     expected: dict[str, int | None] = field(default_factory=dict)
     variants: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    """Datasets expanded from a one-variable catalog matrix → (base, variable, value), see ``DatasetSpec.variant``."""
+    """Datasets expanded from a one-variable catalog matrix → (base, variable, value), see ``DatasetSpec.matrix_of``."""
     bootstrap: Settings | None = None
     intervals: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """(label, dataset or "Weighted Avg.") → [[F1 low, IoU low], [F1 high, IoU high]] when ``bootstrap`` is set."""
     older: dict[str, list[str]] = field(default_factory=dict)
     """Dataset → the configurations scored only on an older copy of it (other files), left out of the table."""
+    locks: dict[str, str] = field(default_factory=dict)
+    """Dataset → the digest of the lock (``datasets prepare``) its cells were scored on, for prepared datasets. The lock
+    is part of the dataset copy's identity, so the cells of one dataset never mix locks: results on another lock are
+    left out and named in ``older``."""
 
     def with_intervals(self, settings: Settings) -> Leaderboard:
         """Add bootstrap intervals to every cell and to each detector's weighted average."""
@@ -235,15 +239,19 @@ def build(stores: Store | Sequence[Store], catalog: Catalog, datasets: Sequence[
     for e in older:
         if e.dataset in board.datasets and (e.fingerprint, e.dataset) not in kept and e.perturbation == perturbation:
             board.older.setdefault(e.dataset, [])
-            if (name := f"{e.detector} ({e.fingerprint[:8]})") not in board.older[e.dataset]:
+            lock = e.manifest.get("dataset", {}).get("lock")
+            name = f"{e.detector} ({e.fingerprint[:8]}" + (f", lock {lock[:12]})" if lock else ")")
+            if name not in board.older[e.dataset]:
                 board.older[e.dataset].append(name)
     board.expected = {d: catalog.datasets[d].expected_tampered if d in catalog.datasets else None for d in datasets}
-    board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].variant)}
+    board.variants = {d: v for d in datasets if d in catalog.datasets and (v := catalog.datasets[d].matrix_of)}
     labels = configuration_labels(every, given)  # over every stored run, so a configuration keeps its label
     for key, evaluation in latest.items():
         if key[1] in board.datasets:
             store = source[key]
             board.cells.append(_cell(evaluation, labels[key[0]], store.records(evaluation), store.results))
+            if lock := evaluation.manifest.get("dataset", {}).get("lock"):
+                board.locks[key[1]] = lock
     return board
 
 

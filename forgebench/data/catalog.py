@@ -16,36 +16,21 @@ from typing import Any
 import yaml
 
 from forgebench.data.decode import MaskRule
+from forgebench.data.rules import CsvPairs, FileRule, csv_pairs, file_rule
+from forgebench.data.variants import Option, Variant, parse_options, parse_variant
 from forgebench.plugin.suggest import unknown_name
+
+PREPARED_FORM: dict[str, Any] = {
+    "tampered": {"images": ["images/*"]},
+    "masks": {"files": ["masks/*.png"], "forged_if": "> 127"},
+    "authentic": {"images": ["authentic/*"]},
+}
+"""How an entry without reading rules is read: the form ``datasets prepare`` writes (255 = forged, one mask per image,
+paired by file stem). The folder is the entry's ``root``, by default its name, under the data root."""
 
 
 class CatalogError(ValueError):
     """A catalog file that does not describe datasets the way forgebench needs."""
-
-
-@dataclass(frozen=True)
-class FileRule:
-    """Which files of a dataset play a role, and the name key that pairs them.
-
-    ``patterns`` are globs relative to the dataset root, minus those matching an ``exclude`` glob;
-    ``key`` is a regular expression matched in full against the file's stem whose group ``key``
-    (or the whole match) is the pairing key.
-    """
-
-    patterns: tuple[str, ...]
-    key: str = "(?P<key>.+)"
-    exclude: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CsvPairs:
-    """Pairs listed in a CSV file of the dataset (``image``/``mask`` columns, paths relative to the root)."""
-
-    file: str
-    image: str = "image"
-    mask: str = "mask"
-    sep: str = ","
-    where: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +54,14 @@ class DatasetSpec:
     notes: str = ""
     allow_outside_root: bool = False
     """Let files (through ``..``, absolute CSV paths or symbolic links) lie outside the dataset's root."""
-    variant: tuple[str, str, str] | None = None
+    licence: str = ""
+    variants: tuple[Variant, ...] = ()
+    """The published forms ``datasets prepare`` recognises, in the order they are tried."""
+    options: tuple[Option, ...] = ()
+    """``prepare``'s options with this dataset's defaults and choices."""
+    exclude: Path | None = None
+    """A list of image ids (``datasets audit`` writes one) left out of the dataset."""
+    matrix_of: tuple[str, str, str] | None = None
     """For an entry expanded from a one-variable ``matrix``: (entry name without the variable, variable, value),
     e.g. ``("casia1", "osn", "facebook")`` for ``casia1-{osn}``; tables group such datasets like CLUE's Table 2."""
 
@@ -111,17 +103,27 @@ def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:
             raise CatalogError(f"Catalog file not found: {path}") from None
         except yaml.YAMLError as error:
             raise CatalogError(f"Catalog file {path} is not valid YAML: {error}") from None
-    datasets: dict[str, DatasetSpec] = {}
+    entries: dict[str, tuple[str, dict[str, Any]]] = {}
+    layouts: dict[str, dict[str, Any]] = {}
     suites: dict[str, tuple[str, ...]] = {}
     for origin, document in documents:
         if not isinstance(document, dict):
-            raise CatalogError(f"{origin}: expected a mapping with 'datasets' and/or 'suites'")
+            raise CatalogError(f"{origin}: expected a mapping with 'datasets', 'suites', 'layouts' and/or 'overrides'")
+        folder = Path(origin).resolve().parent if origin in map(str, extra_files) else Path.cwd()
+        layouts.update(document.get("layouts") or {})
         for name, entry in (document.get("datasets") or {}).items():
-            for expanded_name, expanded, variant in _expand_matrix(name, entry, origin):
-                spec = _dataset_spec(expanded_name, expanded, origin)
-                datasets[expanded_name] = dataclasses.replace(spec, variant=variant)
+            entries[name] = (origin, _with_exclude_path(entry, folder))
+        for name, changes in (document.get("overrides") or {}).items():
+            if name not in entries:
+                raise CatalogError(f"{origin}: overrides names unknown catalog entry {name!r}")
+            entries[name] = (origin, {**entries[name][1], **_with_exclude_path(changes, folder)})
         for name, members in (document.get("suites") or {}).items():
             suites[name] = tuple(members)
+    datasets: dict[str, DatasetSpec] = {}
+    for name, (origin, entry) in entries.items():
+        for expanded_name, expanded, variant in _expand_matrix(name, entry, origin):
+            spec = _dataset_spec(expanded_name, expanded, origin, layouts)
+            datasets[expanded_name] = dataclasses.replace(spec, matrix_of=variant)
     for suite, members in suites.items():
         for member in members:
             if member not in datasets:
@@ -134,7 +136,7 @@ def _expand_matrix(
 ) -> list[tuple[str, dict[str, Any], tuple[str, str, str] | None]]:
     """Expand ``matrix: {var: {value_in_name: value_in_paths, ...}}`` into one entry per combination.
 
-    Each comes with its :attr:`DatasetSpec.variant` when the matrix has one variable, else None.
+    Each comes with its :attr:`DatasetSpec.matrix_of` when the matrix has one variable, else None.
     """
     matrix = entry.get("matrix") if isinstance(entry, dict) else None
     if not matrix:
@@ -166,19 +168,26 @@ def _substitute(value: Any, in_text: dict[str, str], in_name: dict[str, str], or
     return value
 
 
-def _dataset_spec(name: str, entry: dict[str, Any], origin: str) -> DatasetSpec:
+def _with_exclude_path(entry: Any, folder: Path) -> Any:
+    """``exclude:`` read relative to the folder of the catalog file that names it."""
+    if isinstance(entry, dict) and entry.get("exclude"):
+        return {**entry, "exclude": str(folder / Path(entry["exclude"]).expanduser())}
+    return entry
+
+
+def _dataset_spec(name: str, entry: dict[str, Any], origin: str, layouts: dict[str, Any]) -> DatasetSpec:
     where = f"{origin}: dataset {name!r}"
     if not isinstance(entry, dict):
         raise CatalogError(f"{where} must be a mapping")
     known = {
         "title", "role", "root", "tampered", "masks", "authentic", "pairs_csv", "generated",
-        "expected", "weight", "source", "notes", "allow_outside_root",
+        "expected", "weight", "source", "notes", "allow_outside_root", "licence", "variants", "options", "exclude",
     }  # fmt: skip
     unknown = set(entry) - known
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
-    if "root" not in entry and "generated" not in entry:
-        raise CatalogError(f"{where} needs a 'root' (folder relative to the data root, or absolute)")
+    if not any(entry.get(k) for k in ("tampered", "pairs_csv", "generated")):
+        entry = {**PREPARED_FORM, **entry}
     masks = entry.get("masks") or {}
     expected = entry.get("expected") or {}
     try:
@@ -186,12 +195,12 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str) -> DatasetSpec:
             name=name,
             title=entry.get("title", name),
             role=entry.get("role", "test"),
-            root=str(entry.get("root", "")),
+            root=str(entry.get("root", "" if entry.get("generated") else name)),
             mask_rule=MaskRule(str(masks.get("forged_if", "> 127"))),
-            tampered=_file_rule(entry.get("tampered"), "images"),
-            masks=_file_rule(masks, "files") if masks.get("files") else None,
-            authentic=_file_rule(entry.get("authentic"), "images"),
-            pairs_csv=_csv_pairs(entry.get("pairs_csv")),
+            tampered=file_rule(entry.get("tampered"), "images"),
+            masks=file_rule(masks, "files") if masks.get("files") else None,
+            authentic=file_rule(entry.get("authentic"), "images"),
+            pairs_csv=csv_pairs(entry.get("pairs_csv")),
             generated=entry.get("generated"),
             expected_tampered=expected.get("tampered"),
             expected_authentic=expected.get("authentic"),
@@ -199,23 +208,22 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str) -> DatasetSpec:
             source=entry.get("source", ""),
             notes=entry.get("notes", ""),
             allow_outside_root=bool(entry.get("allow_outside_root", False)),
+            licence=str(entry.get("licence", "")),
+            variants=tuple(_variant(item, layouts, where) for item in entry.get("variants") or ()),
+            options=tuple(parse_options(entry.get("options"), where).values()),
+            exclude=Path(entry["exclude"]) if entry.get("exclude") else None,
         )
     except (TypeError, ValueError) as error:
         raise CatalogError(f"{where}: {error}") from None
 
 
-def _file_rule(entry: dict[str, Any] | None, patterns_key: str) -> FileRule | None:
-    if not entry:
-        return None
-    patterns = entry[patterns_key]
-    patterns = (patterns,) if isinstance(patterns, str) else tuple(patterns)
-    exclude = entry.get("exclude", ())
-    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
-    return FileRule(patterns=patterns, key=entry.get("key", "(?P<key>.+)"), exclude=exclude)
-
-
-def _csv_pairs(entry: dict[str, Any] | None) -> CsvPairs | None:
-    if not entry:
-        return None
-    where = tuple((str(k), str(v)) for k, v in (entry.get("where") or {}).items())
-    return CsvPairs(**{k: v for k, v in entry.items() if k != "where"}, where=where)
+def _variant(item: str | dict[str, Any], layouts: dict[str, Any], where: str) -> Variant:
+    """A variant written in the entry (a mapping with its ``name``), or a shared layout named by a string."""
+    if isinstance(item, str):
+        if item not in layouts:
+            raise CatalogError(unknown_name(f"layout (in {where})", item, layouts))
+        return parse_variant(item, layouts[item], where)
+    body = {k: v for k, v in item.items() if k != "name"}
+    if "name" not in item:
+        raise CatalogError(f"{where}: every variant needs a 'name'")
+    return parse_variant(str(item["name"]), body, where)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from forgebench.data import paths
 from forgebench.data.catalog import DatasetSpec
 from forgebench.data.decode import DecodeError, image_size, looks_inverted, read_mask, read_rgb, size_note
+from forgebench.data.exclusions import exclusion_record
+from forgebench.data.lock import Lock, LockError, record_in_index, verify, write_lock
 from forgebench.data.manifest import DatasetMissingError, Manifest, UnsafePathError, build_manifest, is_live
 from forgebench.data.training import drawn_images
 
@@ -24,6 +28,8 @@ class DatasetCheck:
     expected_tampered: int | None = None
     expected_authentic: int | None = None
     problems: dict[str, list[str]] = field(default_factory=dict)
+    lock: str | None = None
+    """The digest of the dataset's lock, when it was prepared."""
 
     @property
     def ok(self) -> bool:
@@ -64,6 +70,8 @@ def check_dataset(
         **expected,
     )
     _check_pairing(manifest, result)
+    if manifest.lock is not None:
+        _check_lock(manifest, result)
     for sample in manifest.samples:
         if sample.mask is None:
             _check_header(sample.image, result, decode)
@@ -82,6 +90,24 @@ def _check_pairing(manifest: Manifest, result: DatasetCheck) -> None:
         result.add("mask without image", _rel(path, manifest.root))
     for key in manifest.duplicate_keys:
         result.add("two files for one pairing key (the second is not used)", key)
+
+
+def _check_lock(manifest: Manifest, result: DatasetCheck) -> None:
+    """Every file hashed against the lock; the exclusion list compared with the one recorded at prepare time."""
+    lock = manifest.lock
+    result.lock = lock.digest
+    labels = {"changed": "file differs from the lock", "missing": "file in the lock is missing",
+              "extra": "file not in the lock"}  # fmt: skip
+    for kind, files in verify(lock, manifest.root).items():
+        for name in files:
+            result.add(labels[kind], name)
+    recorded = sorted((lock.exclude or {}).get("images", []))
+    current = sorted(manifest.excluded)
+    if recorded != current:
+        result.add(
+            "exclusion list differs from the lock's",
+            f"{len(current)} excluded now, {len(recorded)} in the lock: record them with --record-exclusions",
+        )
 
 
 def _check_header(image: Path, result: DatasetCheck, decode: bool) -> None:
@@ -127,3 +153,19 @@ def _rel(path: Path, root: Path | None) -> str:
         return path.relative_to(root).as_posix() if root else str(path)
     except ValueError:
         return str(path)
+
+
+def record_exclusions(spec: DatasetSpec, data_root: Path | None) -> Lock:
+    """Record the entry's current exclusion list in the dataset's lock, once every file verifies against it."""
+    manifest = build_manifest(spec, data_root)
+    if manifest.lock is None:
+        raise LockError(f"{spec.name}: {manifest.root} has no lock: prepare it first")
+    if problems := verify(manifest.lock, manifest.root):
+        named = "; ".join(f"{kind}: {', '.join(files[:3])}" for kind, files in problems.items())
+        raise LockError(f"{spec.name}: files differ from the lock ({named}); prepare it again instead")
+    lock = dataclasses.replace(
+        manifest.lock, exclude=exclusion_record(spec.name, spec.exclude, set(manifest.lock.files))
+    )
+    write_lock(manifest.root, lock)
+    record_in_index(paths.data_root(data_root), manifest.root, lock)
+    return lock

@@ -38,6 +38,13 @@ _COMPARATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": ope
 _RULE = re.compile(r"^\s*(>=|<=|>|<)\s*(\d+(?:\.\d+)?)\s*$")
 COLUMBIA_PALETTE = np.array([(255, 0, 0), (200, 0, 0), (0, 255, 0), (0, 200, 0)], dtype=np.float32)
 """Columbia edge-mask colours: camera-1 region near/far from the boundary, then camera-2 (spliced)."""
+COLUMBIA_RULES = {
+    "columbia-palette": "nearest of the four colours is a green (the spliced region): the default",
+    "columbia-green-channel": "green channel > 0 (as photoholmes reads them)",
+    "columbia-red": "nearest of the four colours is a red (the other camera's region)",
+    "columbia-bright-red": "nearest of the four colours is bright red (255,0,0) only",
+}
+"""The conversions of Columbia's colour edge masks in use, by name."""
 
 
 class DecodeError(ValueError):
@@ -49,15 +56,15 @@ class MaskRule:
     """How a dataset's mask files encode forged pixels.
 
     ``forged_if`` is a comparison on grey values (``"> 127"``, ``"> 0"``, ``"< 255"``, ``"<= 127"``)
-    or ``"columbia-palette"`` (nearest of the four edge-mask colours; green = spliced).
+    or one of :data:`COLUMBIA_RULES` (``"columbia-palette"``: nearest of the four edge-mask colours, green = spliced).
     """
 
     forged_if: str = "> 127"
 
     def __post_init__(self) -> None:
-        if self.forged_if != "columbia-palette" and not _RULE.match(self.forged_if):
+        if self.forged_if not in COLUMBIA_RULES and not _RULE.match(self.forged_if):
             raise ValueError(
-                f"mask rule {self.forged_if!r} is neither a comparison like '> 127' nor 'columbia-palette'"
+                f"mask rule {self.forged_if!r} is neither a comparison like '> 127' nor one of {sorted(COLUMBIA_RULES)}"
             )
 
     @property
@@ -124,8 +131,8 @@ def read_mask(path: Path, rule: MaskRule) -> Mask:
     """Decode a mask file (image or ``.npy``/``.npz`` array) and apply ``rule``."""
     raw = _read_mask_array(path)
     notes: list[str] = []
-    if rule.forged_if == "columbia-palette":
-        return Mask(forged=_columbia_spliced(raw, path))
+    if rule.forged_if in COLUMBIA_RULES:
+        return Mask(forged=_columbia(raw, path, rule.forged_if))
     grey, values = _grey_levels(raw)
     if rule.white_is_forged and values.max() == 1:
         notes.append("{0,1} mask: read as 1 = forged")
@@ -236,9 +243,11 @@ def _first_member(archive: np.lib.npyio.NpzFile, path: Path) -> np.ndarray:
     return archive[name]
 
 
-def _columbia_spliced(raw: np.ndarray, path: Path) -> np.ndarray:
+def _columbia(raw: np.ndarray, path: Path, rule: str) -> np.ndarray:
     if raw.ndim != 3 or raw.shape[2] < 3:
         raise DecodeError(f"Columbia edge mask {path} is not an RGB image (shape {raw.shape})")
+    if rule == "columbia-green-channel":
+        return raw[..., 1] > 0
     pixels = raw[..., :3].astype(np.float32)
-    distances = ((pixels[..., None, :] - COLUMBIA_PALETTE) ** 2).sum(axis=-1)
-    return distances.argmin(axis=-1) >= 2
+    nearest = ((pixels[..., None, :] - COLUMBIA_PALETTE) ** 2).sum(axis=-1).argmin(axis=-1)
+    return {"columbia-palette": nearest >= 2, "columbia-red": nearest < 2, "columbia-bright-red": nearest == 0}[rule]

@@ -7,6 +7,7 @@ stray file cannot shift every pair.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from forgebench.data import paths
 from forgebench.data.catalog import CsvPairs, DatasetSpec, FileRule
+from forgebench.data.exclusions import ExclusionError, read_exclusions
+from forgebench.data.lock import Lock, LockError, read_lock
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -56,6 +59,10 @@ class Manifest:
     unpaired_images: tuple[Path, ...] = field(default=())
     unpaired_masks: tuple[Path, ...] = field(default=())
     duplicate_keys: tuple[str, ...] = field(default=())
+    lock: Lock | None = None
+    """The lock ``datasets prepare`` wrote, when the dataset was prepared."""
+    excluded: tuple[str, ...] = field(default=())
+    """Image ids left out by the entry's exclusion list."""
 
     @property
     def unmasked(self) -> tuple[Sample, ...]:
@@ -72,10 +79,12 @@ class Manifest:
 
     @property
     def digest(self) -> str:
-        """SHA-256 over the mask rule and, per sample, id, label, mask name and image and mask file sizes.
+        """SHA-256 over the mask rule and, per sample, id, label, mask name and image and mask file sizes, plus the
+        lock's digest and the excluded ids where there are any.
 
-        It changes when files are added, removed, re-paired or replaced by files of another size, and when the
-        catalog reads the masks differently; stored results of another digest are not reused.
+        It changes when files are added, removed, re-paired or replaced by files of another size, when the catalog
+        reads the masks differently and when the dataset is prepared anew from other files or with other options;
+        stored results of another digest are not reused.
         """
         rows = [
             (
@@ -84,7 +93,11 @@ class Manifest:
             )
             for s in self.samples
         ]  # fmt: skip
-        identity = {"forged_if": self.spec.mask_rule.forged_if, "samples": rows}
+        identity: dict[str, object] = {"forged_if": self.spec.mask_rule.forged_if, "samples": rows}
+        if self.lock is not None:
+            identity["lock"] = self.lock.digest
+        if self.excluded:
+            identity["excluded"] = list(self.excluded)
         return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
 
 
@@ -118,10 +131,20 @@ def build_manifest(spec: DatasetSpec, data_root: Path | None = None) -> Manifest
     else:
         manifest = _rule_manifest(spec, root)
     if not manifest.samples:
-        raise DatasetMissingError(spec, root, "folder exists but no image matches the catalog's layout")
+        reason = "folder exists but no image matches the catalog's layout"
+        if spec.variants:
+            reason += f" (prepare it: forgebench datasets prepare {spec.name} --from DOWNLOAD…)"
+        raise DatasetMissingError(spec, root, reason)
     if not spec.allow_outside_root:
         _refuse_outside(manifest)
-    return manifest
+    try:
+        lock = None if spec.generated else read_lock(root)
+        excluded = read_exclusions(spec.exclude) if spec.exclude else frozenset()
+    except (LockError, ExclusionError) as error:
+        raise DatasetMissingError(spec, root, str(error)) from None
+    kept = tuple(s for s in manifest.samples if s.image_id not in excluded)
+    left_out = tuple(sorted(s.image_id for s in manifest.samples if s.image_id in excluded))
+    return dataclasses.replace(manifest, samples=kept, lock=lock, excluded=left_out)
 
 
 def _refuse_outside(manifest: Manifest) -> None:

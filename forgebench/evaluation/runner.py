@@ -329,8 +329,11 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
     if sample.label == "tampered" and sample.mask is None:
         return _error(sample, f"no mask pairs with tampered image {sample.image} ({manifest.spec.name}'s mask rule)")
     try:
-        source = read_file(sample.image) if chain.is_clean else None
-        pixels = read_rgb(sample.image, source)
+        stored = read_file(sample.image)
+        if (changed := _differs_from_lock(sample, stored, manifest)) is not None:
+            return _error(sample, changed)
+        pixels = read_rgb(sample.image, stored)
+        source = stored if chain.is_clean else None
         if sample.mask is None:
             forged = np.zeros(pixels.shape[:2], dtype=bool)
         else:
@@ -351,6 +354,19 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
     except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
         return _error(sample, f"{sample.image}: {type(error).__name__}: {error}")
     return _Loaded(sample, pixels, forged, notes, time.perf_counter() - started, source)
+
+
+def _differs_from_lock(sample: Sample, stored: bytes, manifest: Manifest) -> str | None:
+    """Why the image's bytes are not the ones its dataset's lock records (None when they are, or there is no lock)."""
+    if manifest.lock is None:
+        return None
+    entry = manifest.lock.files.get(sample.image.relative_to(manifest.root).as_posix())
+    if entry is not None and hashlib.sha256(stored).hexdigest() == entry["sha256"]:
+        return None
+    return (
+        f"{sample.image} differs from the file {manifest.spec.name}'s lock records: "
+        f"run forgebench datasets check {manifest.spec.name}"
+    )
 
 
 def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Job, map_root: Path) -> Record:
@@ -389,4 +405,7 @@ def _dataset_facts(manifest: Manifest) -> dict[str, object]:
         "weight": spec.weight,
         "mask_rule": spec.mask_rule.forged_if,
         "digest": manifest.digest,
+        "lock": manifest.lock.digest if manifest.lock else None,
+        "variant": manifest.lock.variant if manifest.lock else None,
+        "excluded": len(manifest.excluded),
     }

@@ -45,6 +45,10 @@ def protocol_lines(board: Leaderboard) -> list[str]:
             "each dataset, keeping the weights."
         )
     lines.append("Missing datasets: " + (", ".join(board.missing) if board.missing else "none") + ".")
+    if board.locks:
+        lines.append(
+            "Data locks (datasets prepare): " + "; ".join(f"{d} {lock[:12]}" for d, lock in board.locks.items()) + "."
+        )
     if board.older:
         lines.append(
             "Left out, scored only on an older copy of the dataset's files (run them again to rank them): "

@@ -16,8 +16,8 @@ PLATFORMS = ("facebook", "whatsapp", "weibo", "wechat")
 
 def test_matrix_entries_know_their_base_and_value():
     catalog = load_catalog()
-    assert catalog.datasets["nist16-wechat"].variant == ("nist16", "osn", "wechat")
-    assert catalog.datasets["casia1"].variant is None
+    assert catalog.datasets["nist16-wechat"].matrix_of == ("nist16", "osn", "wechat")
+    assert catalog.datasets["casia1"].matrix_of is None
 
 
 def test_osn_suite_leaderboard_has_the_table2_shape(tmp_path, add_results):

@@ -16,13 +16,13 @@ from forgebench.evaluation.store import Store
 
 
 def partial_data(root):
-    """CASIA v1 and Coverage present, the other seven benchmarks absent."""
+    """CASIA v1 and Coverage present (in the prepared form, without locks), the other seven benchmarks absent."""
     for index in range(3):
-        write_image(root / f"CASIAv1/Sp/s{index}.jpg", seed=index)
-        write_mask(root / f"CASIAv1/groundtruth/s{index}_gt.png", box(24, 32, 2, 2, 6 + index))
-    write_image(root / "Coverage/image/1t.tif")
-    write_mask(root / "Coverage/mask/1forged.tif", box(24, 32, 4, 4, 10))
-    write_image(root / "Coverage/image/1.tif")
+        write_image(root / f"casia1/images/s{index}.jpg", seed=index)
+        write_mask(root / f"casia1/masks/s{index}.png", box(24, 32, 2, 2, 6 + index))
+    write_image(root / "coverage/images/1t.tif")
+    write_mask(root / "coverage/masks/1t.png", box(24, 32, 4, 4, 10))
+    write_image(root / "coverage/authentic/1.tif")
 
 
 def test_run_without_data_explains_and_fails(cli, tmp_path):
@@ -47,7 +47,7 @@ def test_run_with_some_data_evaluates_it_and_names_the_rest(cli, tmp_path):
     markdown = (results / "leaderboard.md").read_text()
     assert "Missing datasets: columbia, nist16, acdsee, cocoglide, misd, ipm15k, autosplice." in markdown
     assert "weights = tampered images scored: casia1 3, coverage 1 (Σ 4)" in markdown
-    assert "casia1 scored 3, expected 921" in markdown
+    assert "casia1 scored 3, expected 920" in markdown
     csv = (results / "leaderboard.csv").read_text().splitlines()
     assert csv[0].startswith("Detector,casia1 F1,casia1 IoU,columbia F1")
     plain = cli("leaderboard", "--results", results)
@@ -58,8 +58,8 @@ def test_run_with_some_data_evaluates_it_and_names_the_rest(cli, tmp_path):
 def test_a_dataset_with_a_file_outside_its_root_is_named_with_the_file_and_why(cli, tmp_path):
     partial_data(tmp_path / "data")
     write_image(tmp_path / "elsewhere.jpg", seed=9)
-    (tmp_path / "data/CASIAv1/Sp/s9.jpg").symlink_to(tmp_path / "elsewhere.jpg")
-    write_mask(tmp_path / "data/CASIAv1/groundtruth/s9_gt.png", box(24, 32, 2, 2, 6))
+    (tmp_path / "data/casia1/images/s9.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    write_mask(tmp_path / "data/casia1/masks/s9.png", box(24, 32, 2, 2, 6))
     results = tmp_path / "r"
     ran = cli("run", "all-forged", "--suite", "all", "--data-root", tmp_path / "data", "--results", results)
     assert ran.exit_code == 0, ran.output  # the other datasets run
@@ -70,7 +70,7 @@ def test_a_dataset_with_a_file_outside_its_root_is_named_with_the_file_and_why(c
 
 def test_leaderboard_marks_a_detector_that_scored_fewer_images(cli, tmp_path):
     partial_data(tmp_path / "data")
-    (tmp_path / "data/CASIAv1/Sp/s1.jpg").write_bytes(b"broken")
+    (tmp_path / "data/casia1/images/s1.jpg").write_bytes(b"broken")
     results = tmp_path / "r"
     ran = cli("run", "all-forged", "--dataset", "casia1", "--data-root", tmp_path / "data", "--results", results)
     assert ran.exit_code == 0, ran.output

@@ -74,10 +74,31 @@ def test_rgb_masks_use_the_channel_mean(tmp_path):
     assert read_mask(save(tmp_path / "m.png", rgb), MaskRule("> 127")).forged.tolist() == [[True, False]]
 
 
-def test_columbia_palette_snaps_jpeg_noise_to_the_nearest_colour(tmp_path):
-    colours = np.array([[[250, 8, 5], [190, 12, 0], [10, 245, 3], [5, 190, 12]]], np.uint8)
-    mask = read_mask(save(tmp_path / "e.png", colours), MaskRule("columbia-palette"))
-    assert mask.forged.tolist() == [[False, False, True, True]]
+PALETTE_IMAGE = np.array(
+    [
+        [[255, 0, 0], [200, 0, 0], [0, 255, 0], [0, 200, 0]],  # the four colours exactly
+        [[250, 8, 5], [190, 12, 0], [10, 245, 3], [5, 190, 12]],  # each with JPEG-like noise
+        [[228, 3, 0], [120, 90, 0], [60, 0, 0], [0, 0, 0]],  # bright/dark red border, red-green blend, dark, black
+    ],
+    np.uint8,
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("columbia-palette", [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0]]),
+        ("columbia-green-channel", [[0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]]),
+        ("columbia-red", [[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]]),
+        ("columbia-bright-red", [[1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0]]),
+    ],
+)
+def test_each_columbia_convention_on_a_palette_image(tmp_path, rule, expected):
+    """Hand-worked: (228,3,0) is nearer bright red (distance² 738) than red (793); (120,90,0) is nearest red (200,0,0)
+    (14,500, against 26,325 to bright red and 26,500 to (0,200,0)); (60,0,0) and black are nearest red (200,0,0); the
+    green-channel rule reads any green above 0, noise included."""
+    mask = read_mask(save(tmp_path / "e.png", PALETTE_IMAGE), MaskRule(rule))
+    assert mask.forged.astype(int).tolist() == expected
 
 
 def test_npz_masks(tmp_path):
