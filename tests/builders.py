@@ -45,6 +45,18 @@ suites:
 """
 
 
+def coverage_download(root: Path, n: int = 3, mismatched: int | None = None) -> Path:
+    """A download in the Coverage layout (``COVERAGE/image/NNt.tif``, ``NN.tif``, ``mask/NNforged.tif``) with ``n``
+    forged/original pairs; the mask of pair ``mismatched`` is 2 rows taller than its image."""
+    top = root / "COVERAGE"
+    for index in range(1, n + 1):
+        write_image(top / f"image/{index}t.tif", seed=index)
+        write_image(top / f"image/{index}.tif", seed=50 + index)
+        height = 26 if index == mismatched else 24
+        write_mask(top / f"mask/{index}forged.tif", box(height, 32, 2, 2, 4 + index))
+    return top
+
+
 def pairs_dataset(folder: Path, name: str = "tiny", n_tampered: int = 5, n_authentic: int = 2) -> Path:
     """``images/``, ``masks/``, ``authentic/`` with boxes of growing size; returns a catalog file for it."""
     for index in range(n_tampered):

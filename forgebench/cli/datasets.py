@@ -73,8 +73,9 @@ def check(
             console.print(f"[red]{result.name}[/]: {problem}: {shown}", highlight=False)
     if any(not r.found for r in results):
         console.print(
-            "Missing datasets: put each in the folder named by its catalog 'root' under the data root "
-            "(--data-root DIR or FORGEBENCH_DATA=DIR), or describe your own layout with --catalog FILE."
+            "Missing datasets: prepare each from its download with `forgebench datasets prepare NAME --from DOWNLOAD…` "
+            "(`forgebench datasets info NAME` says where to get it) under the data root (--data-root DIR or "
+            "FORGEBENCH_DATA=DIR), or describe your own layout with --catalog FILE."
         )
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -135,8 +135,8 @@ def explain_missing(missing: list[DatasetMissingError], job: Job) -> None:
             f"  • {item.spec.name} ({item.spec.title}): {item.reason}: {item.root}", highlight=False, soft_wrap=True
         )
     errors.print(
-        f"Data root: {paths.data_root(job.data_root)}. Put each dataset in the folder named by its catalog 'root' "
-        "there, point to it with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
-        "--catalog FILE. `forgebench datasets check --suite all` shows what is found; "
-        "`forgebench list datasets` shows the expected folders."
+        f"Data root: {paths.data_root(job.data_root)}. Prepare each dataset there from its download with "
+        "`forgebench datasets prepare NAME --from DOWNLOAD…` (`forgebench datasets info NAME` says where to get it), "
+        "point to another data root with --data-root DIR or FORGEBENCH_DATA=DIR, or describe your own layout with "
+        "--catalog FILE. `forgebench datasets check --suite all` shows what is found."
     )

@@ -5,8 +5,9 @@ the canonical way (:func:`~forgebench.data.decode.read_rgb`), give a 64-bit pHas
 Images whose pHashes differ in at most :data:`PHASH_DISTANCE` bits are only candidates: pHash puts distinct crops of
 one photograph at distance 0, so a candidate is a near copy only when its aspect ratio (:data:`MAX_ASPECT_DIFFERENCE`)
 and its thumbnail, cell by cell (:data:`MAX_THUMBNAIL_DIFFERENCE`), agree. Exact and near pairs join into groups;
-:func:`write_exclusions` lists, per group, every member but the one kept (read back by
-:func:`forgebench.data.exclusions.read_exclusions`).
+:func:`write_exclusions` lists, per group, the training-set members but the one kept (read back by
+:func:`forgebench.data.exclusions.read_exclusions`): a leak is removed from the training set, and copies within or
+across test sets are reported but kept, so published test sets keep their counts.
 
 A near copy is the same pixels re-encoded or rescaled. A forgery and its authentic source are apart only when the
 forged region shows in the thumbnail (the synthetic suite's do, by 0.57 or more); a small edit, or a copy-move of
@@ -122,7 +123,9 @@ class DuplicateGroup:
 
     @property
     def excluded(self) -> tuple[Member, ...]:
-        return () if self.forgery_and_source else self.members[1:]
+        """The members an exclusion list leaves out: training-set copies only. A copy within or across test sets is
+        reported but kept, so published test sets keep their counts (leave one out by hand if you decide to)."""
+        return () if self.forgery_and_source else tuple(m for m in self.members[1:] if m.role == "train")
 
     @property
     def scope(self) -> str:
@@ -369,8 +372,8 @@ def write_exclusions(report: AuditReport, path: Path) -> tuple[str, ...]:
         f"{MAX_ASPECT_DIFFERENCE:.0%}, {THUMBNAIL_SIDE}×{THUMBNAIL_SIDE} grey thumbnails within "
         f"{MAX_THUMBNAIL_DIFFERENCE} standard deviations in every cell.",
         "# Per group one image is kept: a test-set member before a training-set one, then the first dataset audited,",
-        "# then the first id. Every other member is listed below; forgebench leaves the listed images out. A forgery",
-        "# and its source in one dataset are meant to be there and are not listed.",
+        "# then the first id. The other training-set members are listed below and left out; copies within or across",
+        "# test sets are reported by the audit but kept, as is a forgery beside its source in one dataset.",
     ]
     excluded = [
         (member.image_id, f"group {number}: {group.scope}, duplicate of {group.kept.image_id}")

@@ -105,6 +105,7 @@ def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:
             raise CatalogError(f"Catalog file {path} is not valid YAML: {error}") from None
     entries: dict[str, tuple[str, dict[str, Any]]] = {}
     layouts: dict[str, dict[str, Any]] = {}
+    overrides: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     suites: dict[str, tuple[str, ...]] = {}
     for origin, document in documents:
         if not isinstance(document, dict):
@@ -114,16 +115,18 @@ def load_catalog(extra_files: tuple[Path, ...] = ()) -> Catalog:
         for name, entry in (document.get("datasets") or {}).items():
             entries[name] = (origin, _with_exclude_path(entry, folder))
         for name, changes in (document.get("overrides") or {}).items():
-            if name not in entries:
-                raise CatalogError(f"{origin}: overrides names unknown catalog entry {name!r}")
-            entries[name] = (origin, {**entries[name][1], **_with_exclude_path(changes, folder)})
+            overrides.setdefault(name, []).append((origin, _with_exclude_path(changes, folder)))
         for name, members in (document.get("suites") or {}).items():
             suites[name] = tuple(members)
     datasets: dict[str, DatasetSpec] = {}
     for name, (origin, entry) in entries.items():
+        entry = _overridden(entry, overrides.pop(name, []))
         for expanded_name, expanded, variant in _expand_matrix(name, entry, origin):
+            expanded = _overridden(expanded, overrides.pop(expanded_name, []))
             spec = _dataset_spec(expanded_name, expanded, origin, layouts)
             datasets[expanded_name] = dataclasses.replace(spec, matrix_of=variant)
+    for name, [(origin, _), *_] in overrides.items():
+        raise CatalogError(f"{origin}: overrides names unknown dataset or catalog entry {name!r}")
     for suite, members in suites.items():
         for member in members:
             if member not in datasets:
@@ -168,6 +171,13 @@ def _substitute(value: Any, in_text: dict[str, str], in_name: dict[str, str], or
     return value
 
 
+def _overridden(entry: dict[str, Any], changes: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """``entry`` with the keys of each ``overrides:`` block that names it (an entry, or one dataset of a matrix)."""
+    for _, keys in changes:
+        entry = {**entry, **keys}
+    return entry
+
+
 def _with_exclude_path(entry: Any, folder: Path) -> Any:
     """``exclude:`` read relative to the folder of the catalog file that names it."""
     if isinstance(entry, dict) and entry.get("exclude"):
@@ -186,7 +196,13 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str, layouts: dict[s
     unknown = set(entry) - known
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
-    if not any(entry.get(k) for k in ("tampered", "pairs_csv", "generated")):
+    own_rules = [k for k in ("tampered", "masks", "authentic", "pairs_csv", "generated") if entry.get(k)]
+    if entry.get("variants") and own_rules:
+        raise CatalogError(
+            f"{where}: an entry with variants is read in the form prepare writes; drop its {', '.join(own_rules)} "
+            "(or its variants, to read the files as they lie)"
+        )
+    if not own_rules:
         entry = {**PREPARED_FORM, **entry}
     masks = entry.get("masks") or {}
     expected = entry.get("expected") or {}

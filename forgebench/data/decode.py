@@ -134,12 +134,12 @@ def read_mask(path: Path, rule: MaskRule) -> Mask:
     if rule.forged_if in COLUMBIA_RULES:
         return Mask(forged=_columbia(raw, path, rule.forged_if))
     grey, values = _grey_levels(raw)
-    if rule.white_is_forged and values.max() == 1:
-        notes.append("{0,1} mask: read as 1 = forged")
+    op, threshold = _RULE.match(rule.forged_if).groups()
+    if rule.white_is_forged and values.max() == 1 and not _COMPARATORS[op](1, float(threshold)):
+        notes.append("{0,1} mask: read as 1 = forged")  # the rule itself would call none of it forged
         return Mask(forged=grey == 1, notes=tuple(notes))
     if not (values.size <= 2 and set(values.tolist()) <= {0.0, float(values.max())}):
         notes.append(f"non-binary mask ({values.size} grey levels)")
-    op, threshold = _RULE.match(rule.forged_if).groups()
     return Mask(forged=_compare(grey, op, float(threshold)), notes=tuple(notes))
 
 

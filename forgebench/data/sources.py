@@ -2,7 +2,9 @@
 
 ``datasets prepare`` matches a dataset's variants against these relative paths, then asks for the files it needs:
 a folder's files are used where they are (to be linked), an archive's are extracted into a staging folder. The user's
-files are only read. Operating-system clutter (``__MACOSX/``, ``._*``, ``.DS_Store``, ``Thumbs.db``) is not listed.
+files are only read. A folder's paths start with its own name, as an archive's usually start with the folder it was
+made from, so a download gives the same paths extracted or not. Operating-system clutter (``__MACOSX/``, ``._*``,
+``.DS_Store``, ``Thumbs.db``) is not listed.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ def open_source(path: Path) -> Source:
     if not path.exists():
         raise SourceError(f"{path}: not found")
     if path.is_dir():
-        names = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*")) if p.is_file()]
-        return Source(path, "folder", _kept(names))
+        names = [
+            (Path(folder) / name).relative_to(path).as_posix()
+            for folder, _, files in os.walk(path, followlinks=True)
+            for name in files
+        ]
+        return Source(path, "folder", _kept(names, prefix=path.name))
     kind = _kind(path)
     try:
         if kind == "zip":
@@ -51,33 +57,33 @@ def open_source(path: Path) -> Source:
                 names = [info.filename for info in archive.infolist() if not info.is_dir()]
         elif kind == "tar":
             with tarfile.open(path) as archive:
-                names = [member.name for member in archive.getmembers() if member.isfile()]
+                names = [member.name for member in archive.getmembers() if member.isfile() or member.islnk()]
         else:
             with _sevenzip().SevenZipFile(path) as archive:
                 names = [info.filename for info in archive.list() if not info.is_directory]
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-        raise SourceError(f"{path}: cannot read it as a {kind} archive: {error}") from None
-    except Exception as error:  # noqa: BLE001 — py7zr raises its own exception classes for damaged archives
+    except Exception as error:  # noqa: BLE001 — damaged archives make each library raise its own errors
         raise SourceError(f"{path}: cannot read it as a {kind} archive: {error}") from None
     return Source(path, kind, _kept(names))
 
 
-def merged(sources: Iterable[Source]) -> dict[str, Source]:
-    """Relative path → the source holding it, over several downloads (e.g. images in one, masks in another)."""
+def merged(sources: Iterable[Source]) -> tuple[dict[str, Source], dict[str, list[Path]]]:
+    """Relative path → the source holding it, over several downloads (e.g. images in one, masks in another), and the
+    paths found in more than one download (an error only where the dataset uses one)."""
     found: dict[str, Source] = {}
+    clashes: dict[str, list[Path]] = {}
     for source in sources:
         for name in source.files:
             if name in found:
-                raise SourceError(f"{name} is in both {found[name].path} and {source.path}: give only one of them")
+                clashes.setdefault(name, [found[name].path]).append(source.path)
             found[name] = source
-    return found
+    return found, clashes
 
 
 def materialise(wanted: dict[str, Source], staging: Path) -> dict[str, tuple[Path, bool]]:
     """Relative path → (a local file holding it, whether that file is the user's own and must not be moved).
 
-    Files of folders are the user's files; archive members are extracted under ``staging``, each archive read once
-    from start to end.
+    Files of folders are the user's files; archive members are extracted under ``staging``, each archive read from
+    start to end once per call.
     """
     found: dict[str, tuple[Path, bool]] = {}
     by_source: dict[Path, tuple[Source, set[str]]] = {}
@@ -98,7 +104,8 @@ def materialise(wanted: dict[str, Source], staging: Path) -> dict[str, tuple[Pat
 
 
 def _extract(source: Source, names: set[str], target: Path) -> dict[str, Path]:
-    """Write each wanted member to ``target/<n><suffix>`` (never to a path the archive chose)."""
+    """Write each wanted member to ``target/<n><suffix>`` (7z members are extracted under ``target/7z`` first, checked
+    to stay inside it, then moved)."""
     paths = {
         source.members[name]: target / f"{n}{PurePosixPath(name).suffix.lower()}"
         for n, name in enumerate(sorted(names))
@@ -111,7 +118,7 @@ def _extract(source: Source, names: set[str], target: Path) -> dict[str, Path]:
     elif source.kind == "tar":
         with tarfile.open(source.path) as archive:
             for member in archive:
-                if member.name in paths and member.isfile():
+                if member.name in paths and (member.isfile() or member.islnk()):
                     with archive.extractfile(member) as stream, paths[member.name].open("wb") as out:
                         shutil.copyfileobj(stream, out)
     else:
@@ -143,7 +150,7 @@ def _kind(path: Path) -> str:
     raise SourceError(f"{path}: not a folder or an archive forgebench reads ({', '.join(ARCHIVE_SUFFIXES)})")
 
 
-def _kept(names: list[str]) -> dict[str, str]:
+def _kept(names: list[str], prefix: str = "") -> dict[str, str]:
     def clutter(name: str) -> bool:
         parts = PurePosixPath(name).parts
         return "__MACOSX" in parts or parts[-1].startswith("._") or parts[-1] in (".DS_Store", "Thumbs.db")
@@ -153,7 +160,7 @@ def _kept(names: list[str]) -> dict[str, str]:
         relative = PurePosixPath(name.replace("\\", "/"))
         relative = PurePosixPath(*(part for part in relative.parts if part not in (".", "/")))
         if relative.parts and not clutter(relative.as_posix()):
-            kept[relative.as_posix()] = name
+            kept[(PurePosixPath(prefix) / relative).as_posix() if prefix else relative.as_posix()] = name
     return kept
 
 

@@ -30,7 +30,8 @@ class Variant:
     pairs_csv: CsvPairs | None = None
     forged_if: str = "> 127"
     requires: tuple[tuple[str, str], ...] = ()
-    """(glob, what it is): each must match at least one file; by default the tampered, mask and pair-list globs."""
+    """(glob, what it is): each must match at least one file; by default the first glob of each role (tampered,
+    masks, authentic) and the pair list."""
     absent: tuple[tuple[str, str], ...] = ()
     """(glob, what it would mean): none may match."""
     sha256: tuple[tuple[str, str], ...] = ()
@@ -89,7 +90,11 @@ def parse_variant(name: str, entry: dict[str, Any], where: str) -> Variant:
         raise ValueError(f"{where}: variant {name!r} needs 'tampered' images or a 'pairs_csv'")
     requires = tuple((str(k), str(v)) for k, v in (entry.get("requires") or {}).items())
     if not requires:
-        defaults = [(tampered, "tampered images"), (mask_rule, "masks")]
+        defaults = [
+            (tampered, "tampered images"),
+            (mask_rule, "masks"),
+            (file_rule(entry.get("authentic"), "images"), "authentic images"),
+        ]
         requires = tuple((rule.patterns[0], what) for rule, what in defaults if rule) + (
             ((pairs.file, "the list of pairs"),) if pairs else ()
         )

@@ -25,6 +25,7 @@ import numpy as np
 
 from forgebench.data.catalog import DatasetSpec
 from forgebench.data.decode import DecodeError, looks_inverted, read_file, read_mask, read_rgb, size_note
+from forgebench.data.lock import pixels_digest
 from forgebench.data.manifest import DatasetMissingError, Manifest, Sample, build_manifest
 from forgebench.evaluation.configure import Configured, changed_options, configure, fingerprint
 from forgebench.evaluation.labels import checked_label
@@ -330,7 +331,7 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
         return _error(sample, f"no mask pairs with tampered image {sample.image} ({manifest.spec.name}'s mask rule)")
     try:
         stored = read_file(sample.image)
-        if (changed := _differs_from_lock(sample, stored, manifest)) is not None:
+        if (changed := _differs_from_lock(sample.image, manifest, stored=stored)) is not None:
             return _error(sample, changed)
         pixels = read_rgb(sample.image, stored)
         source = stored if chain.is_clean else None
@@ -339,6 +340,8 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
         else:
             mask = read_mask(sample.mask, manifest.spec.mask_rule)
             forged, notes = mask.forged, list(mask.notes)
+            if (changed := _differs_from_lock(sample.mask, manifest, pixels=forged)) is not None:
+                return _error(sample, changed)
             if looks_inverted(mask):
                 notes.append("mask looks inverted (forged region covers most of the image and its border)")
             if forged.shape != pixels.shape[:2]:
@@ -356,17 +359,21 @@ def _load(sample: Sample, manifest: Manifest, chain: Chain, seed: int) -> _Loade
     return _Loaded(sample, pixels, forged, notes, time.perf_counter() - started, source)
 
 
-def _differs_from_lock(sample: Sample, stored: bytes, manifest: Manifest) -> str | None:
-    """Why the image's bytes are not the ones its dataset's lock records (None when they are, or there is no lock)."""
+def _differs_from_lock(
+    path: Path, manifest: Manifest, *, stored: bytes | None = None, pixels: np.ndarray | None = None
+) -> str | None:
+    """Why a file is not the one its dataset's lock records (None when it is, or there is no lock): an image by the
+    SHA-256 of its bytes, a mask by the digest of its forged pixels."""
     if manifest.lock is None:
         return None
-    entry = manifest.lock.files.get(sample.image.relative_to(manifest.root).as_posix())
-    if entry is not None and hashlib.sha256(stored).hexdigest() == entry["sha256"]:
-        return None
-    return (
-        f"{sample.image} differs from the file {manifest.spec.name}'s lock records: "
-        f"run forgebench datasets check {manifest.spec.name}"
-    )
+    entry = manifest.lock.files.get(path.relative_to(manifest.root).as_posix())
+    if entry is not None:
+        if stored is not None and hashlib.sha256(stored).hexdigest() == entry["sha256"]:
+            return None
+        if pixels is not None and pixels_digest(pixels) == entry.get("pixels"):
+            return None
+    name = manifest.spec.name
+    return f"{path} differs from the file {name}'s lock records: run forgebench datasets check {name}"
 
 
 def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Job, map_root: Path) -> Record:

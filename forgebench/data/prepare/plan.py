@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -44,12 +45,16 @@ class Plan:
     unpaired_masks: list[str] = field(default_factory=list)
 
     def fix(self, fix: str, action: str, files: list[str]) -> None:
+        """Record a fix or finding with the files it concerns (nothing when there are none)."""
         if files:
             self.fixes.append({"fix": fix, "action": action, "files": sorted(files)})
 
 
-def choose_variant(spec: DatasetSpec, files: list[str], wanted: str | None) -> Variant:
-    """The variant asked for, or the first one whose fingerprint the file list fits; the error says why none does."""
+def choose_variant(
+    spec: DatasetSpec, files: list[str], wanted: str | None, differs: Callable[[Variant], list[str]]
+) -> Variant:
+    """The variant asked for, or the first whose fingerprint the download fits: its file list, then (``differs``: why
+    its known files are not the ones it lists) the SHA-256 of its known files. The error says why none does."""
     if not spec.variants:
         raise PrepareError(f"{spec.name}: the catalog declares no variant to prepare it from (it is read as it lies)")
     variants = [v for v in spec.variants if wanted in (None, v.name)]
@@ -58,7 +63,7 @@ def choose_variant(spec: DatasetSpec, files: list[str], wanted: str | None) -> V
         raise PrepareError(f"{spec.name}: no variant {wanted!r}; known: {known}")
     reasons = {}
     for variant in variants:
-        if not (missing := variant.missing(files)):
+        if not (missing := variant.missing(files) or differs(variant)):
             return variant
         reasons[variant.name] = missing
     lines = "\n".join(f"  {name}: {'; '.join(why)}" for name, why in reasons.items())
@@ -94,8 +99,15 @@ def plan_pairs(variant: Variant, files: list[str], options: dict[str, str], csv_
     else:
         pairs, unpaired_masks = _rule_pairs(variant, files)
     plan.unpaired_masks = unpaired_masks
+    plan.fix("unpaired mask", "not used", [PurePosixPath(m).name for m in unpaired_masks])
     _name(pairs)
     unmasked = [p.name for p in pairs if p.label == "tampered" and not p.masks]
+    tampered = sum(p.label == "tampered" for p in pairs)
+    if tampered == 0 or len(unmasked) == tampered:
+        raise PrepareError(
+            f"variant {variant.name}: {tampered} tampered images, none paired with a mask ({len(unmasked)} unmasked, "
+            f"{len(unpaired_masks)} masks pair with no image): the variant's names do not fit this copy"
+        )
     if options["unmasked"] == "drop":
         pairs = [p for p in pairs if p.label != "tampered" or p.masks]
     plan.fix("unmasked", options["unmasked"], unmasked)
@@ -113,16 +125,15 @@ def plan_pairs(variant: Variant, files: list[str], options: dict[str, str], csv_
 
 
 def _rule_pairs(variant: Variant, files: list[str]) -> tuple[list[Pair], list[str]]:
-    masks: dict[str, list[str]] = {}
+    masks: dict[str | None, list[str]] = {}  # masks whose names the key does not fit go under None: never used
     for path in _matching(files, variant.masks, mask=True) if variant.masks else []:
-        if (key := variant.masks.key_of(PurePosixPath(path).stem)) is not None:
-            masks.setdefault(key, []).append(path)
+        masks.setdefault(variant.masks.key_of(PurePosixPath(path).stem), []).append(path)
     pairs, used = [], set()
     for path in _matching(files, variant.tampered):
         key = variant.tampered.key_of(PurePosixPath(path).stem)
-        found = masks.get(key, []) if key is not None else []
-        used.add(key)
-        pairs.append(Pair(path, sorted(found), "tampered", ""))
+        if key is not None:
+            used.add(key)
+        pairs.append(Pair(path, sorted(masks.get(key, []) if key is not None else []), "tampered", ""))
     tampered = {p.image for p in pairs}
     for path in _matching(files, variant.authentic) if variant.authentic else []:
         if path not in tampered:
@@ -156,7 +167,8 @@ def _csv_pairs(rule: CsvPairs, files: list[str], text: str) -> list[Pair]:
         image, mask = (row.get(rule.image) or "").strip(), (row.get(rule.mask) or "").strip()
         image, mask = (_joined(base, image), _joined(base, mask) if mask else "")
         absent += [path for path in (image, mask) if path and path not in present]
-        pairs.append(Pair(image, [mask] if mask else [], "tampered" if mask else "authentic", ""))
+        label = "tampered" if mask or rule.where else "authentic"  # a filtered list holds only tampered images
+        pairs.append(Pair(image, [mask] if mask else [], label, ""))
     if absent:
         raise PrepareError(f"pair list {listed[0]} names {len(absent)} files not in the download, e.g. {absent[0]}")
     return pairs
@@ -168,15 +180,19 @@ def _joined(base: str, path: str) -> str:
 
 
 def _subset(plan: Plan, pairs: list[Pair], listing: Path) -> list[Pair]:
-    names = {line.strip() for line in listing.read_text(encoding="utf-8").splitlines() if line.strip()}
-    names |= {PurePosixPath(name).stem for name in names}
+    """Keep the images a list names (by path, file name or stem); names that match no image are recorded too."""
+    lines = listing.read_text(encoding="utf-8-sig").splitlines()
+    names = {line.strip().replace("\\", "/") for line in lines if line.strip()}
 
-    def kept(pair: Pair) -> bool:
+    def names_of(pair: Pair) -> set[str]:
         path = PurePosixPath(pair.image)
-        return bool({pair.image, path.name, path.stem} & names)
+        return {pair.image, path.name, path.stem}
 
-    plan.fix("subset", "drop the images not listed", [p.name for p in pairs if not kept(p)])
-    return [p for p in pairs if kept(p)]
+    found = set().union(*(names_of(p) for p in pairs))
+    plan.fix("subset", "listed, no such image", [n for n in names if not {n, PurePosixPath(n).stem} & found])
+    wanted = names | {PurePosixPath(name).stem for name in names}
+    plan.fix("subset", "not listed, left out", [p.name for p in pairs if not names_of(p) & wanted])
+    return [p for p in pairs if names_of(p) & wanted]
 
 
 def _name(pairs: list[Pair]) -> None:
@@ -185,8 +201,8 @@ def _name(pairs: list[Pair]) -> None:
     for pair in pairs:
         folder = "images" if pair.label == "tampered" else "authentic"
         name = f"{folder}/{PurePosixPath(pair.image).name}"
-        stem = f"{folder}/{PurePosixPath(pair.image).stem}"
+        stem = f"{folder}/{PurePosixPath(pair.image).stem}".lower()  # names differing in case clash on some disks
         if stem in taken:
-            raise PrepareError(f"{taken[stem]} and {pair.image} would both be laid out as {stem}.*")
+            raise PrepareError(f"{taken[stem]} and {pair.image} would both be laid out as {name} (file stems clash)")
         taken[stem] = pair.image
         pair.name = name

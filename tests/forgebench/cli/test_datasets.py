@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import skimage.data
-from builders import box, write_image, write_mask
+from builders import box, coverage_download, write_image, write_mask
 from PIL import Image
 
 from forgebench.data.catalog import load_catalog
@@ -12,14 +12,6 @@ from forgebench.data.manifest import build_manifest
 from forgebench.evaluation.store import Store
 
 OVERLAY = "overrides:\n  coverage: {expected: {tampered: 3, authentic: 3}}\n"
-
-
-def coverage_download(root):
-    for index in range(1, 4):
-        write_image(root / f"COVERAGE/image/{index}t.tif", seed=index)
-        write_image(root / f"COVERAGE/image/{index}.tif", seed=10 + index)
-        write_mask(root / f"COVERAGE/mask/{index}forged.tif", box(24, 32, 2, 2, 4 + index))
-    return root / "COVERAGE"
 
 
 def test_prepare_then_check_passes_and_a_changed_file_is_named(cli, tmp_path):
@@ -127,22 +119,24 @@ def test_audit_finds_a_training_copy_writes_the_list_and_check_records_it_in_the
     assert build_manifest(load_catalog((catalog,)).dataset("mine-train"), tmp_path / "data").n_tampered == 1
 
 
-def test_a_run_scores_no_image_whose_bytes_differ_from_the_lock(cli, tmp_path):
+def test_a_run_scores_no_image_or_mask_that_differs_from_the_lock(cli, tmp_path):
     download, results = coverage_download(tmp_path), tmp_path / "r"
     assert cli("datasets", "prepare", "coverage", "--from", download, "--data-root", tmp_path / "data").exit_code == 0
     image = tmp_path / "data/coverage/images/2t.tif"
-    image.unlink()  # a hard link to the download: replace it rather than write through it
+    image.unlink()  # a hard link to the download: replaced, not written through
     data = bytearray((download / "image/2t.tif").read_bytes())
     data[-1] ^= 0xFF
     image.write_bytes(bytes(data))
+    write_mask(tmp_path / "data/coverage/masks/3t.png", box(24, 32, 10, 10, 9))  # another region, a new file
     ran = cli("run", "all-forged", "--dataset", "coverage", "--data-root", tmp_path / "data", "--results", results)
     assert ran.exit_code == 0, ran.output
     with Store(results) as store:
         (evaluation,) = store.evaluations()
-        errors = {r.image_id: r.message for r in store.records(evaluation) if r.status == "error"}
-    assert list(errors) == ["coverage/images/2t.tif"]
-    assert (
-        "differs from the file coverage's lock records: run forgebench datasets check coverage"
-        in errors["coverage/images/2t.tif"]
-    )
-    assert (download / "image/2t.tif").read_bytes() != bytes(data)  # the download is untouched
+        records = {r.image_id: r for r in store.records(evaluation)}
+    assert {i: r.status for i, r in records.items()} == {
+        "coverage/images/1t.tif": "ok", "coverage/images/2t.tif": "error", "coverage/images/3t.tif": "error",
+        "coverage/authentic/1.tif": "ok", "coverage/authentic/2.tif": "ok", "coverage/authentic/3.tif": "ok",
+    }  # fmt: skip
+    for image_id, changed in (("coverage/images/2t.tif", "images/2t.tif"), ("coverage/images/3t.tif", "masks/3t.png")):
+        expected = f"{changed} differs from the file coverage's lock records: run forgebench datasets check coverage"
+        assert records[image_id].message.endswith(expected)

@@ -115,12 +115,12 @@ def reference_mask(raw: np.ndarray, rule: str) -> tuple[np.ndarray, tuple[str, .
     """The definition: the channel mean as floats, its distinct values by sorting, a float comparison."""
     grey = raw.mean(axis=2) if raw.ndim == 3 else raw.astype(np.float64)
     values = np.unique(grey)
-    if rule.startswith(">") and values.max() == 1:
+    op, threshold = rule.split()
+    compare = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}[op]
+    if rule.startswith(">") and values.max() == 1 and not compare(1.0, float(threshold)):
         return grey == 1, ("{0,1} mask: read as 1 = forged",)
     binary = values.size <= 2 and set(values.tolist()) <= {0.0, values.max()}
     notes = () if binary else (f"non-binary mask ({values.size} grey levels)",)
-    op, threshold = rule.split()
-    compare = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}[op]
     return compare(grey, float(threshold)), notes
 
 

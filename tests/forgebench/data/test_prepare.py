@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import box, write_image, write_mask
+from builders import box, coverage_download, write_image, write_mask
 from PIL import Image
 
-from forgebench.data.catalog import load_catalog
+from forgebench.data.catalog import CatalogError, load_catalog
 from forgebench.data.check import check_dataset
 from forgebench.data.manifest import build_manifest
 from forgebench.data.prepare import PrepareError, prepare
@@ -19,20 +20,9 @@ from forgebench.data.prepare import PrepareError, prepare
 CATALOG = load_catalog()
 
 
-def coverage_download(root: Path, n: int = 3, mismatched: int = 2) -> Path:
-    """The Coverage layout with ``n`` forged/original pairs; mask ``mismatched`` is 2 rows taller than its image."""
-    top = root / "COVERAGE"
-    for index in range(1, n + 1):
-        write_image(top / f"image/{index}t.tif", seed=index)
-        write_image(top / f"image/{index}.tif", seed=50 + index)
-        height = 26 if index == mismatched else 24
-        write_mask(top / f"mask/{index}forged.tif", box(height, 32, 2, 2, 4 + index))
-    return top
-
-
 def test_prepare_lock_check_round_trip_names_a_changed_a_missing_and_an_extra_file(tmp_path):
     spec = CATALOG.dataset("coverage")
-    prepare(spec, [coverage_download(tmp_path)], tmp_path / "data")
+    prepare(spec, [coverage_download(tmp_path, mismatched=2)], tmp_path / "data")
     result = check_dataset(spec, tmp_path / "data")
     assert result.lock and result.problems == {
         "image/mask size mismatch": ["images/2t.tif: size mismatch: image 32×24, mask 32×26"],  # flagged, kept
@@ -56,7 +46,9 @@ def test_prepare_lock_check_round_trip_names_a_changed_a_missing_and_an_extra_fi
 )
 def test_size_mismatched_masks_are_flagged_resized_or_dropped_and_recorded(tmp_path, action, tampered, mask_rows):
     spec = CATALOG.dataset("coverage")
-    lock = prepare(spec, [coverage_download(tmp_path)], tmp_path / "data", options={"mismatch": action}).lock
+    lock = prepare(
+        spec, [coverage_download(tmp_path, mismatched=2)], tmp_path / "data", options={"mismatch": action}
+    ).lock
     assert lock.options["mismatch"] == action
     assert lock.fixes == [{"fix": "mismatch", "action": action, "files": ["images/2t.tif (image 32×24, mask 32×26)"]}]
     assert lock.counts["tampered"] == tampered
@@ -66,13 +58,17 @@ def test_size_mismatched_masks_are_flagged_resized_or_dropped_and_recorded(tmp_p
 
 def test_a_subset_list_keeps_the_listed_images_and_is_recorded_by_content(tmp_path):
     listing = tmp_path / "keep.txt"
-    listing.write_text("1t.tif\n3t\n", encoding="utf-8")
+    listing.write_text("\ufeff1t.tif\r\n3t\r\n", encoding="utf-8")  # a byte-order mark and Windows line ends
     lock = prepare(
         CATALOG.dataset("coverage"), [coverage_download(tmp_path)], tmp_path / "data", options={"subset": str(listing)}
     ).lock
     assert lock.counts == {"tampered": 2, "authentic": 0}
-    assert lock.options["subset"].startswith("keep.txt sha256:")
-    assert lock.fixes[-1]["fix"] == "subset" and len(lock.fixes[-1]["files"]) == 4  # 2t and the 3 originals
+    assert lock.options["subset"] == f"sha256:{hashlib.sha256(listing.read_bytes()).hexdigest()}"  # not its name
+    assert lock.fixes == [
+        {"fix": "subset", "action": "not listed, left out", "files": [
+            "authentic/1.tif", "authentic/2.tif", "authentic/3.tif", "images/2t.tif",
+        ]},
+    ]  # fmt: skip
 
 
 def test_unmasked_images_kept_on_request_become_unpaired_images(tmp_path):
@@ -100,7 +96,7 @@ def test_bad_options_and_variants_are_refused_before_anything_is_written(tmp_pat
     for arguments, message in cases:
         with pytest.raises(PrepareError, match=message):
             prepare(spec, [download], tmp_path / "data", **arguments)
-    assert not (tmp_path / "data").exists()
+    assert list((tmp_path / "data").iterdir()) == []  # no dataset, no working folder left behind
     write_image(tmp_path / "processed/images/a.png")
     write_mask(tmp_path / "processed/masks/a.png", box(24, 32, 2, 2, 4))
     with pytest.raises(PrepareError, match="mask='> 0'; choose one of columbia-palette, columbia-green-channel"):
@@ -150,8 +146,6 @@ datasets:
 
 
 def test_a_variant_declared_in_a_user_catalog_is_recognised_and_its_known_hashes_checked(tmp_path):
-    import hashlib
-
     write_image(tmp_path / "dl/fakes/x.png")
     write_mask(tmp_path / "dl/gt/x_mask.png", box(24, 32, 2, 2, 4))
     (tmp_path / "dl/README.txt").write_text("release 1\n")
@@ -159,7 +153,7 @@ def test_a_variant_declared_in_a_user_catalog_is_recognised_and_its_known_hashes
     for name, digest in (("good.yaml", good), ("bad.yaml", "0" * 64)):
         (tmp_path / name).write_text(USER_VARIANT.format(digest=digest))
     spec = load_catalog((tmp_path / "bad.yaml",)).dataset("mine")
-    with pytest.raises(PrepareError, match=f"README.txt has SHA-256 {good}, not the 0000"):
+    with pytest.raises(PrepareError, match=f"v1: '\\*\\*/README.txt' has SHA-256 {good}, not 0000"):
         prepare(spec, [tmp_path / "dl"], tmp_path / "data")
     spec = load_catalog((tmp_path / "good.yaml",)).dataset("mine")
     assert prepare(spec, [tmp_path / "dl"], tmp_path / "data").lock.counts == {"tampered": 1, "authentic": 0}
@@ -193,3 +187,93 @@ def test_the_readme_catalog_example_loads(tmp_path):
     assert [v.name for v in catalog.dataset("columbia").variants] == ["my-copy"]
     assert catalog.dataset("columbia").expected_tampered == 180  # the other keys are the built-in entry's
     assert catalog.suite("mine") == ("mydata", "casia1")
+
+
+def test_overrides_reach_one_dataset_of_a_matrix_and_an_entry_cannot_mix_variants_with_reading_rules(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("overrides:\n  autosplice-q75: {exclude: leaks.txt}\n  casia1-{osn}: {weight: 1}\n")
+    catalog = load_catalog((overlay,))
+    assert catalog.dataset("autosplice-q75").exclude == tmp_path / "leaks.txt"
+    assert catalog.dataset("autosplice").exclude is None
+    assert {catalog.dataset(f"casia1-{osn}").weight for osn in ("facebook", "wechat")} == {1}
+    overlay.write_text("overrides:\n  autosplice-q60: {weight: 1}\n")
+    with pytest.raises(CatalogError, match="overrides names unknown dataset or catalog entry 'autosplice-q60'"):
+        load_catalog((overlay,))
+    overlay.write_text("overrides:\n  coverage: {tampered: {images: ['image/*t.tif']}}\n")
+    with pytest.raises(
+        CatalogError, match="an entry with variants is read in the form prepare writes; drop its tampered"
+    ):
+        load_catalog((overlay,))
+
+
+def test_a_replacement_that_fails_leaves_the_prepared_copy_in_place(tmp_path, monkeypatch):
+    spec, download = CATALOG.dataset("coverage"), coverage_download(tmp_path)
+    first = prepare(spec, [download], tmp_path / "data").lock
+    real_replace = os.replace
+
+    def failing(source, target):
+        if ".preparing-" in str(source):
+            raise OSError("disk full")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="disk full"):
+        prepare(spec, [download], tmp_path / "data", force=True, options={"mismatch": "drop"})
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["coverage", "forgebench-locks.json"]
+    result = check_dataset(spec, tmp_path / "data")
+    assert result.lock == first.digest and "file differs from the lock" not in result.problems
+
+
+def test_a_path_in_two_downloads_fails_only_where_it_is_used(tmp_path):
+    images = coverage_download(tmp_path / "a")
+    (images / "README.txt").write_text("images")
+    masks = tmp_path / "b" / "COVERAGE"  # the same top folder name, as two parts of one release would have
+    (masks / "mask").mkdir(parents=True)
+    for path in (images / "mask").iterdir():
+        path.rename(masks / "mask" / path.name)
+    (masks / "README.txt").write_text("masks")
+    spec = CATALOG.dataset("coverage")
+    assert prepare(spec, [images, masks], tmp_path / "data").lock.counts == {"tampered": 3, "authentic": 3}
+    write_image(masks / "image/1t.tif", seed=9)  # now an image is in both
+    with pytest.raises(PrepareError, match=r"COVERAGE/image/1t.tif is in several downloads"):
+        prepare(spec, [images, masks], tmp_path / "data", force=True)
+
+
+def test_a_folder_given_itself_is_matched_by_its_own_name(tmp_path):
+    """Giving the extracted "CASIA 1.0 groundtruth" folder, rather than the folder around it, still fits namtpham."""
+    images = tmp_path / "CASIA 1.0 dataset"
+    write_image(images / "Modified Tp/Tp/Sp/Sp_a.jpg")
+    write_image(images / "Au/Au_ani_0001.jpg", seed=1)
+    masks = tmp_path / "CASIA 1.0 groundtruth"
+    write_mask(masks / "Sp/Sp_a_gt.png", box(24, 32, 2, 2, 6))
+    lock = prepare(CATALOG.dataset("casia1"), [images, masks], tmp_path / "data").lock
+    assert (lock.variant, lock.counts) == ("namtpham", {"tampered": 1, "authentic": 1})
+
+
+def test_a_copy_whose_names_fit_no_mask_is_refused_not_prepared_empty(tmp_path):
+    write_image(tmp_path / "CocoGlide/fake/glide_inpainting_val2017_785.png")  # no "_up": the key does not fit
+    write_mask(tmp_path / "CocoGlide/mask/person_785_mask.png", box(24, 32, 2, 2, 6))
+    write_image(tmp_path / "CocoGlide/real/person_785.png", seed=1)
+    with pytest.raises(PrepareError, match="trufor: 1 tampered images, none paired with a mask"):
+        prepare(CATALOG.dataset("cocoglide"), [tmp_path / "CocoGlide"], tmp_path / "data")
+
+
+def test_mask_notes_and_masks_of_different_sizes_are_recorded(tmp_path):
+    top = tmp_path / "MISD"
+    write_image(top / "Sp/a.jpg")
+    grey = np.where(box(24, 32, 2, 2, 8), 200, 0).astype(np.uint8)
+    grey[2, 2] = 90  # a third grey level
+    (top / "GT").mkdir(parents=True)
+    Image.fromarray(grey).save(top / "GT/a_gt.png")
+    write_image(top / "Sp/b.jpg", seed=1)
+    write_mask(top / "GT/b_gt.png", box(24, 32, 2, 2, 8))
+    write_mask(top / "GT/b_gt_2.png", box(26, 32, 2, 2, 8))
+    write_image(top / "Au/c.jpg", seed=2)
+    lock = prepare(CATALOG.dataset("misd"), [top], tmp_path / "data").lock
+    assert lock.counts == {"tampered": 1, "authentic": 1}
+    assert {fix["fix"]: (fix["action"], fix["files"]) for fix in lock.fixes} == {
+        "multiple": ("union", ["images/b.jpg"]),
+        "non-binary mask": ("flag", ["images/a.jpg"]),
+        "multiple masks of different sizes": ("drop", ["images/b.jpg"]),
+    }

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import py7zr
 import pytest
 from builders import box, write_image, write_mask
 from PIL import Image
@@ -101,10 +100,12 @@ def nist16(root: Path) -> list[str]:
     image(top, "probe/NC2016_0001.jpg", 1)
     image(top, "probe/NC2016_0002.jpg", 2)
     mask(top, "reference/manipulation/mask/NC2016_9999.png", value=0, background=255)  # black = manipulated
+    image(top, "probe/NC2016_0003.jpg", 3)
     (top / "reference/manipulation/NC2016-manipulation-ref.csv").write_text(
         "TaskID|ProbeFileID|ProbeFileName|ProbeMaskFileName|IsTarget\n"
         "manipulation|NC2016_0001|probe/NC2016_0001.jpg|reference/manipulation/mask/NC2016_9999.png|Y\n"
-        "manipulation|NC2016_0002|probe/NC2016_0002.jpg||N\n",
+        "manipulation|NC2016_0002|probe/NC2016_0002.jpg||N\n"
+        "manipulation|NC2016_0003|probe/NC2016_0003.jpg||Y\n",  # a target without a mask: unmasked, not authentic
         encoding="utf-8",
     )
     return ["NC2016_Test0613"]
@@ -174,18 +175,20 @@ def dso1(root: Path) -> list[str]:
     return ["tifs-database"]
 
 
-def if_osn(root: Path) -> list[str]:
+def if_osn(root: Path, platforms: tuple[str, ...] = ("Facebook",)) -> list[str]:
+    """The ImageForensicsOSN download: transmitted images per platform, ground truth shared (CASIA's per platform)."""
     top = root / "ImageForensicsOSN"
-    image(top, "Casia_Facebook/Sp/Sp_D_CNN_A_ani0049_ani0084_0266.jpg", 1)
-    image(top, "Casia_Facebook/CM/Sp_S_CND_A_pla0016_pla0016_0196.jpg", 2)
-    mask(top, "Casia_Facebook/CASIA_GT/Sp_D_CNN_A_ani0049_ani0084_0266_gt.png", value=1)
-    mask(top, "Casia_Facebook/CASIA_GT/Sp_S_CND_A_pla0016_pla0016_0196.png", value=1)
-    image(top, "Columbia_Facebook/canong3_canonxt_sub_01.jpg", 3)
+    for seed, platform in enumerate(platforms):
+        image(top, f"Casia_{platform}/Sp/Sp_D_CNN_A_ani0049_ani0084_0266.jpg", 10 * seed + 1)
+        image(top, f"Casia_{platform}/CM/Sp_S_CND_A_pla0016_pla0016_0196.jpg", 10 * seed + 2)
+        mask(top, f"Casia_{platform}/CASIA_GT/Sp_D_CNN_A_ani0049_ani0084_0266_gt.png", value=1)
+        mask(top, f"Casia_{platform}/CASIA_GT/Sp_S_CND_A_pla0016_pla0016_0196.png", value=1)
+        image(top, f"Columbia_{platform}/canong3_canonxt_sub_01.jpg", 10 * seed + 3)
+        image(top, f"DSO_{platform}/splicing-01.jpg", 10 * seed + 4)
+        image(top, f"NIST_{platform}/NC2016_0001.jpg", 10 * seed + 5)
     mask(top, "Columbia_GT/canong3_canonxt_sub_01_gt.png")
     mask(top, "Columbia_GT/canong3_canonxt_sub_02_gt.png")  # a Columbia mask the OSN set has no image for
-    image(top, "DSO_Facebook/splicing-01.jpg", 4)
     mask(top, "DSO_GT/splicing-01_gt.png")  # IF-OSN's DSO masks are white = forged
-    image(top, "NIST_Facebook/NC2016_0001.jpg", 5)
     mask(top, "NIST_GT/NC2016_0001_gt.png")
     return ["ImageForensicsOSN"]
 
@@ -234,7 +237,7 @@ CASES = [
     Case("casia1", casia1_namtpham, "namtpham", 2, 1, UNMASKED, pack="zip"),
     Case("casia1", casia1_plus, "casia1plus", 2, 2, pack="tar.gz"),
     Case("columbia", columbia, "official", 1, 1, pack="zip"),
-    Case("nist16", nist16, "nc2016", 1, 0, pack="tar.gz"),
+    Case("nist16", nist16, "nc2016", 1, 0, {"unmasked": ["images/NC2016_0003.jpg"]}, pack="tar.gz"),
     Case("coverage", coverage, "official", 2, 2, {"mismatch": ["images/2t.tif (image 48×32, mask 48×34)"]}, "7z"),
     Case("acdsee", pairs_csv, "pairs-csv", 1, 1),
     Case("cocoglide", cocoglide, "trufor", 1, 1, pack="zip"),
@@ -244,10 +247,10 @@ CASES = [
     Case("autosplice-q90", autosplice, "official", 1, 1, pack="zip"),
     Case("autosplice-q75", autosplice, "official", 1, 1, pack="zip"),
     Case("dso1", dso1, "recod", 1, 1, pack="7z"),
-    *(
-        Case(f"{s}-facebook", if_osn, "if-osn", n, 0, pack="zip")
-        for s, n in (("casia1", 2), ("columbia", 1), ("dso1", 1), ("nist16", 1))
-    ),
+    Case("casia1-facebook", if_osn, "if-osn", 2, 0, pack="zip"),
+    Case("columbia-facebook", if_osn, "if-osn", 1, 0, {"unpaired mask": ["canong3_canonxt_sub_02_gt.png"]}, "zip"),
+    Case("dso1-facebook", if_osn, "if-osn", 1, 0, pack="zip"),
+    Case("nist16-facebook", if_osn, "if-osn", 1, 0, pack="zip"),
     Case("casia2", casia2, "namtpham", 2, 1),
     Case("imd2020", imd2020, "official", 2, 2, pack="tar.gz"),
     Case("fantastic-reality", fantastic_reality, "official", 1, 1, pack="zip"),
@@ -271,6 +274,7 @@ def packed(root: Path, names: list[str], kind: str) -> list[Path]:
             with tarfile.open(archive, "w:gz") as out:
                 out.add(root / name, arcname=f"./{name}")  # a leading "./", as `tar -C dir .` writes
         else:
+            py7zr = pytest.importorskip("py7zr")  # the optional extra forgebench[archives]
             with py7zr.SevenZipFile(archive, "w") as out:
                 out.writeall(root / name, arcname=name)
         archives.append(archive)
@@ -317,14 +321,36 @@ def test_a_download_without_masks_is_named_as_such(tmp_path):
     assert not (tmp_path / "data" / "dso1").exists()
 
 
-def test_one_download_of_if_osn_prepares_a_whole_suite_and_the_qualities_of_autosplice(tmp_path):
-    downloads = packed(tmp_path, if_osn(tmp_path), "zip") + packed(tmp_path, autosplice(tmp_path), "zip")
-    names = [*CATALOG.suite("osn-facebook"), "autosplice", "autosplice-q75"]
+def test_one_download_of_if_osn_prepares_all_sixteen_sets_and_the_qualities_of_autosplice(tmp_path):
+    platforms = ("Facebook", "Whatsapp", "Weibo", "Wechat")
+    downloads = packed(tmp_path, if_osn(tmp_path, platforms), "zip") + packed(tmp_path, autosplice(tmp_path), "zip")
+    names = [*CATALOG.suite("osn"), "autosplice", "autosplice-q75"]
     locks = {name: prepare(CATALOG.dataset(name), downloads, tmp_path / "data").lock for name in names}
     assert len({lock.digest for lock in locks.values()}) == len(names)
+    for name in CATALOG.suite("osn"):
+        base, _, platform = name.partition("-")
+        assert locks[name].counts == {"tampered": 2 if base == "casia1" else 1, "authentic": 0}, name
+        folder = {"casia1": "Casia", "columbia": "Columbia", "dso1": "DSO", "nist16": "NIST"}[base]
+        for sample in build_manifest(CATALOG.dataset(name), tmp_path / "data").samples:
+            source = next((tmp_path / f"ImageForensicsOSN/{folder}_{platform.title()}").rglob(sample.image.name))
+            assert sample.image.read_bytes() == source.read_bytes(), name
+            np.testing.assert_array_equal(read_mask(sample.mask, CATALOG.dataset(name).mask_rule).forged, FORGED)
     for quality, name in (("100", "autosplice"), ("75", "autosplice-q75")):
         manifest = build_manifest(CATALOG.dataset(name), tmp_path / "data")
         (image_path,) = [s.image for s in manifest.samples if s.label == "tampered"]
-        assert (
-            image_path.read_bytes() == (tmp_path / f"AutoSplice/Forged_JPEG{quality}/4821_{quality}.jpg").read_bytes()
-        )
+        expected = tmp_path / f"AutoSplice/Forged_JPEG{quality}/4821_{quality}.jpg"
+        assert image_path.read_bytes() == expected.read_bytes()
+
+
+def test_each_columbia_convention_is_a_recorded_option_with_its_own_lock(tmp_path):
+    download = packed(tmp_path, columbia(tmp_path), "folder")
+    spec, digests = CATALOG.dataset("columbia"), set()
+    for rule, expected in (("columbia-palette", FORGED), ("columbia-red", ~FORGED), ("columbia-green-channel", FORGED)):
+        lock = prepare(spec, download, tmp_path / "data", options={"mask": rule}, force=True).lock
+        assert lock.options["mask"] == rule
+        digests.add(lock.digest)
+        (sample,) = [s for s in build_manifest(spec, tmp_path / "data").samples if s.mask]
+        forged = read_mask(sample.mask, spec.mask_rule).forged
+        agree = (forged == expected).mean()
+        assert agree == 1.0 if rule != "columbia-green-channel" else agree > 0.9, (rule, agree)
+    assert len(digests) == 3
