@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -52,7 +51,6 @@ def prepare(
     variant: str | None = None,
     options: dict[str, str] | None = None,
     force: bool = False,
-    tick: Callable[[], None] | None = None,
 ) -> Prepared:
     """Recognise ``downloads`` as one of ``spec``'s variants and lay the dataset out where the catalog reads it.
 
@@ -70,12 +68,13 @@ def prepare(
             read_exclusions(spec.exclude)  # a bad list fails now, not after the layout
         chosen = choose_variant(spec, sorted(files), variant, lambda v: _known_hashes_differ(v, files, work))
         values = resolve_options(spec, chosen, options or {})
-        csv_text = _read_text(_one_file(chosen.pairs_csv.file, files, work)) if chosen.pairs_csv else None
+        pair_list = _one_file(chosen.pairs_csv.file, files, work) if chosen.pairs_csv else None
+        csv_text = pair_list.read_text(encoding="utf-8-sig") if pair_list else None  # a BOM is not a column name
         plan = plan_pairs(chosen, sorted(files), values, csv_text)
         wanted = {p: files[p] for pair in plan.pairs for p in (pair.image, *pair.masks)}
         if used := sorted(set(wanted) & set(clashes)):
             raise PrepareError(f"{used[0]} is in several downloads ({', '.join(map(str, clashes[used[0]]))})")
-        how = _lay_out(plan, materialise(wanted, work / "staging"), work, tick)
+        how = _lay_out(plan, materialise(wanted, work / "staging"), work)
         shutil.rmtree(work / "staging")
         lock = _lock(spec, plan, sources, work)
         write_lock(work, lock)
@@ -125,10 +124,6 @@ def _one_file(glob: str, files: dict[str, Source], work: Path) -> Path:
     return materialise({matches[0]: files[matches[0]]}, staging)[matches[0]][0]
 
 
-def _read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8-sig")
-
-
 def _known_hashes_differ(variant: Variant, files: dict[str, Source], work: Path) -> list[str]:
     """Why the known files of ``variant`` are not the ones it lists (nothing when they are, or it lists none)."""
     reasons = []
@@ -143,9 +138,7 @@ def _known_hashes_differ(variant: Variant, files: dict[str, Source], work: Path)
     return reasons
 
 
-def _lay_out(
-    plan: Plan, local: dict[str, tuple[Path, bool]], work: Path, tick: Callable[[], None] | None
-) -> dict[str, int]:
+def _lay_out(plan: Plan, local: dict[str, tuple[Path, bool]], work: Path) -> dict[str, int]:
     how = {"linked": 0, "copied": 0, "extracted": 0}
     findings: dict[tuple[str, str], list[str]] = {}
     for folder in ("images", "masks", "authentic"):
@@ -154,8 +147,6 @@ def _lay_out(
         if pair.masks and not _write_mask(pair, plan.options, local, work, findings):
             continue
         how[_place(*local[pair.image], work / pair.name)] += 1
-        if tick:
-            tick()
     for (fix, action), files in findings.items():
         plan.fix(fix, action, files)
     return how
