@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from forgebench.cli import compare, datasets, evaluate, listing, predict, report, sweep, train
+from forgebench.cli import compare, datasets, evaluate, listing, predict, protocols, report, sweep, train
 
 app = typer.Typer(
     name="forgebench",
@@ -18,6 +18,7 @@ app.add_typer(datasets.app, name="datasets")
 app.command()(evaluate.run)
 app.command()(sweep.sweep)
 app.command()(evaluate.leaderboard)
+app.command()(protocols.explain)
 app.command()(sweep.plot)
 app.command()(compare.compare)
 app.command()(report.report)

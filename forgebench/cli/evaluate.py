@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from forgebench.analysis import leaderboard as boards
+from forgebench.analysis.detection_board import detection_board
 from forgebench.analysis.reference import load_reference
 from forgebench.cli.board import print_leaderboard, print_robustness, show_grids, show_leaderboard
 from forgebench.cli.common import (
@@ -38,6 +39,7 @@ from forgebench.cli.common import (
     errors,
     fail,
 )
+from forgebench.cli.detection import show_detection
 from forgebench.cli.jobs import (
     dataset_names,
     execute,
@@ -48,16 +50,19 @@ from forgebench.cli.jobs import (
     run_detectors,
     stored_results,
 )
+from forgebench.cli.protocols import ProtocolsOption, protocols_from, show_protocol
 from forgebench.data import paths
 from forgebench.data.catalog import CatalogError
 from forgebench.data.manifest import DatasetMissingError, build_manifest
 from forgebench.demo import run_demo
+from forgebench.evaluation.detection import RULES
 from forgebench.evaluation.metrics import EXTRA_COLUMNS
 from forgebench.evaluation.perturb import CLEAN
 from forgebench.evaluation.rescore import ManifestChangedError
 from forgebench.evaluation.rescore import rescore as rescore_evaluation
 from forgebench.evaluation.runner import Job, RunSummary
 from forgebench.evaluation.store import Store
+from forgebench.plugin.suggest import unknown_name
 
 
 def run(
@@ -100,6 +105,11 @@ def run(
     )
 
 
+class Task(str, Enum):
+    localization = "localization"
+    detection = "detection"
+
+
 class By(str, Enum):
     dataset = "dataset"
     perturbation = "perturbation"
@@ -129,8 +139,21 @@ def leaderboard(
     level: LevelOption = 0.95,
     resamples: ResamplesOption = 2000,
     bootstrap_seed: BootstrapSeedOption = 0,
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="Re-score the stored maps under a named protocol (forgebench list protocols), e.g. trufor."),
+    ] = None,
+    protocols: ProtocolsOption = None,
+    task: Annotated[
+        Task, typer.Option(help="localization: pixel F1/IoU; detection: image AUC, balanced accuracy, TPR@TNR, F1.")
+    ] = Task.localization,
+    image_score: Annotated[
+        str, typer.Option(help=f"Detection: the image score ({'; '.join(f'{k}: {v}' for k, v in RULES.items())}).")
+    ] = "own",
+    tnr: Annotated[float, typer.Option(min=0.5, max=0.999, help="Detection: the TNR at which TPR is reported.")] = 0.95,
     out: OutOption = None,
     results: ResultsOption = None,
+    data_root: DataRootOption = None,
     catalog: CatalogOption = None,
 ) -> None:
     """Tabulate stored results: the paper's per-dataset table, or robustness over perturbation grids."""
@@ -153,6 +176,17 @@ def leaderboard(
         fail(str(error))
     with Store(results_dir) as store:
         board = boards.build(store, loaded, names, spec, seed)
+    if task is Task.detection:
+        if image_score not in RULES:
+            fail(unknown_name("image-score rule", image_score, RULES))
+        show_detection(detection_board(board, image_score, tnr, bootstrap), out or results_dir)
+        return
+    if protocol is not None:
+        known = protocols_from(protocols)
+        if protocol not in known:
+            fail(unknown_name("protocol", protocol, known))
+        show_protocol(board, known[protocol], loaded, data_root, out or results_dir)
+        return
     if bootstrap:
         board.with_intervals(bootstrap)
     show_leaderboard(board, out or results_dir, reported)

@@ -1,4 +1,4 @@
-"""``forgebench list``: installed detectors, trainers and perturbations, catalog datasets and suites."""
+"""``forgebench list``: installed detectors, trainers and perturbations, catalog datasets and suites, protocols."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from forgebench.cli.common import CatalogOption, catalog_from, console, expected
 from forgebench.cli.fit import print_fitted
 from forgebench.data.catalog import Catalog
 from forgebench.evaluation.grids import builtin_grids
+from forgebench.evaluation.protocols import load_protocols
 from forgebench.plugin import registry
 
 
@@ -22,13 +23,14 @@ class Kind(str, Enum):
     perturbations = "perturbations"
     datasets = "datasets"
     suites = "suites"
+    protocols = "protocols"
 
 
 def list_plugins(
     kind: Annotated[Kind | None, typer.Argument(help="What to list (default: everything).")] = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """List detectors (with their cards), trainers, perturbations, datasets or suites."""
+    """List detectors (with their cards), trainers, perturbations, datasets, suites or scoring protocols."""
     kinds = [kind] if kind else list(Kind)
     if Kind.detectors in kinds:
         _detectors()
@@ -48,6 +50,11 @@ def list_plugins(
             for name, members in loaded.suites.items():
                 table.add_row(name, ", ".join(members))
             print_fitted(table)
+    if Kind.protocols in kinds:
+        table = Table("name", "title", "choices", title="Scoring protocols (leaderboard --protocol NAME, explain)")
+        for protocol in load_protocols().values():
+            table.add_row(protocol.name, protocol.title, "; ".join(protocol.lines()))
+        print_fitted(table)
 
 
 def _detectors() -> None:

@@ -384,6 +384,10 @@ def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Jo
         result = score_resized(at_gt, item.forged, sample.label, image_score(raw, prediction.score), job.extras)
         map_file = map_root / f"{sample.image_id}.png"
         save_map(map_file, at_gt)
+        native = None
+        if raw.shape != at_gt.shape:  # kept for protocols that resize the mask to the map
+            native = job.results / "maps-native" / map_root.name / f"{sample.image_id}.png"
+            save_map(native, raw)
     except InvalidMapError as error:
         return _error(sample, f"invalid detector output for {sample.image}: {error}")
     except Exception as error:  # noqa: BLE001 — record the failure for this image and go on
@@ -392,7 +396,8 @@ def _score(item: _Loaded, prediction: Prediction, detect_seconds: float, job: Jo
         image_id=sample.image_id, label=sample.label, status="ok", height=item.forged.shape[0],
         width=item.forged.shape[1], scored=result, notes="; ".join(item.notes) or None,
         load_seconds=item.load_seconds, detect_seconds=detect_seconds,
-        map_file=map_file.relative_to(job.results).as_posix(),
+        map_file=map_file.relative_to(job.results).as_posix(), map_height=raw.shape[0], map_width=raw.shape[1],
+        native_map_file=native.relative_to(job.results).as_posix() if native else None,
     )  # fmt: skip
 
 

@@ -91,6 +91,12 @@ class Record:
     load_seconds: float | None = None
     detect_seconds: float | None = None
     map_file: str | None = None
+    """The map as scored, at the ground truth's size (8-bit, see ``mapcache``), relative to the results folder."""
+    map_height: int | None = None
+    """The size of the map the detector returned (records written before forgebench kept it: None)."""
+    map_width: int | None = None
+    native_map_file: str | None = None
+    """The map at the detector's own size, where that differs from the ground truth's (else ``map_file`` is it)."""
 
 
 @functools.cache

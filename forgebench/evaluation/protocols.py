@@ -1,0 +1,224 @@
+"""Scoring protocols as data: each convention the field uses, named, so one set of stored maps is scored under all.
+
+A :class:`Protocol` fixes every choice that moves a localization number: the map or the better of the map and its
+inverse, a no-score band along the mask's border, whether authentic images enter the pixel metric (and how), a mean
+over images or one pooled confusion matrix, a fixed threshold or the best one per image or per dataset, F1/IoU or
+MCC, which of map and mask is resized to the other, and how datasets are averaged. The built-in protocols are in
+``protocols.yaml``, each citing where it is defined; users add their own in a YAML file of the same shape.
+
+Scoring works on the cached maps (:mod:`forgebench.evaluation.mapcache`): 256 levels with the default threshold 0.5
+exactly between levels 127 and 128, so the default protocol reproduces the stored scores exactly, and every
+threshold a protocol may choose is one of the 257 binarisations ``level ≥ j`` (j = 256 predicts nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from scipy.ndimage import maximum_filter, minimum_filter
+
+from forgebench.plugin.options import OptionError, from_mapping
+
+LEVELS = 256
+FIXED_LEVEL = 128
+"""``level ≥ 128`` ⇔ ``p > 0.5`` on a cached map."""
+
+
+class ProtocolError(ValueError):
+    """A protocol file or name forgebench cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Every choice of one scoring convention (see the module docstring); defaults are CLUE's protocol."""
+
+    name: str
+    title: str
+    defined_in: str
+    """Where the convention is defined (paper, file of a public repository), so a reader can check it."""
+    polarity: Literal["map", "best-of-inverse"] = "map"
+    """``best-of-inverse``: per image, the better of the map and of its inverse (hides a polarity error)."""
+    threshold: Literal["fixed", "best-per-image", "best-per-dataset"] = "fixed"
+    value: float = 0.5
+    """The fixed threshold: forged ⇔ p > value."""
+    band: tuple[int, int] | None = None
+    """(erode, dilate) square kernel sizes of a no-score band: a pixel is scored only where the mask eroded by the
+    first is forged or the mask dilated by the second is pristine."""
+    authentic: Literal["excluded", "zero", "pixels"] = "excluded"
+    """Authentic images: left out of the pixel metric; scored 0 and averaged in; or their pixels pooled in."""
+    aggregate: Literal["per-image", "pooled"] = "per-image"
+    metric: Literal["f1-iou", "mcc"] = "f1-iou"
+    resize: Literal["map-to-mask", "mask-to-map"] = "map-to-mask"
+    """``mask-to-map`` scores at the detector's own map size, the mask resized to it by nearest neighbour."""
+    datasets: Literal["weighted", "unweighted"] = "weighted"
+    """How the average over datasets weighs them: by the images each averaged, or equally."""
+
+    @property
+    def level(self) -> int:
+        """The binarisation index of the fixed threshold: ``level ≥ j`` ⇔ ``p > value`` on a cached map."""
+        return min(LEVELS, math.floor(self.value * 255) + 1)
+
+    def lines(self) -> list[str]:
+        """The protocol, one choice per line, for tables and notes."""
+        band = f"erode {self.band[0]}×{self.band[0]}, dilate {self.band[1]}×{self.band[1]}" if self.band else "none"
+        threshold = f"p > {self.value:g}" if self.threshold == "fixed" else self.threshold
+        return [
+            f"polarity: {self.polarity}", f"threshold: {threshold}", f"border band: {band}",
+            f"authentic images: {self.authentic}", f"aggregate: {self.aggregate}", f"metric: {self.metric}",
+            f"resize: {self.resize}", f"datasets: {self.datasets}",
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One image's pixel counts at every binarisation ``level ≥ j``, j = 0…256 (scored pixels only)."""
+
+    tp: np.ndarray
+    fp: np.ndarray
+    positives: int
+    negatives: int
+    tampered: bool
+
+    def inverse(self) -> Counts:
+        """The counts of the inverted prediction: what was predicted pristine is now predicted forged."""
+        return Counts(self.positives - self.tp, self.negatives - self.fp, self.positives, self.negatives, self.tampered)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A protocol's value on one dataset: ``primary`` is F1 (or MCC), ``secondary`` IoU (None for MCC)."""
+
+    primary: float
+    secondary: float | None
+    images: int
+    """Images in the mean (pooled: images whose pixels were counted)."""
+    threshold: float
+    """The threshold used (the best one found, for ``best-per-dataset``; NaN for ``best-per-image``)."""
+
+
+def load_protocols(extra_files: Sequence[Path] = ()) -> dict[str, Protocol]:
+    """The built-in protocols, then those of ``extra_files`` (a name given again replaces the earlier one)."""
+    texts = [("protocols.yaml (built-in)", resources.files(__package__).joinpath("protocols.yaml").read_text())]
+    for path in extra_files:
+        try:
+            texts.append((str(path), path.read_text(encoding="utf-8")))
+        except OSError as error:
+            raise ProtocolError(f"protocol file {path}: {error}") from None
+    protocols: dict[str, Protocol] = {}
+    for origin, text in texts:
+        try:
+            document = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise ProtocolError(f"{origin} is not valid YAML: {error}") from None
+        for name, entry in (document.get("protocols") or {}).items():
+            protocols[name] = _protocol(name, entry, origin)
+    return protocols
+
+
+def _protocol(name: str, entry: dict, origin: str) -> Protocol:
+    body = dict(entry or {})
+    if isinstance(body.get("band"), dict):
+        body["band"] = (int(body["band"]["erode"]), int(body["band"]["dilate"]))
+    try:
+        return from_mapping(Protocol, {"name": name, **body}, f"{origin}: protocol {name!r}")
+    except (OptionError, KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(str(error)) from None
+
+
+def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol) -> Counts:
+    """Counts of one cached map (uint8 levels) against its mask, both at the size the protocol scores at."""
+    scored = _scored(forged, protocol.band)
+    positive = np.bincount(levels[forged & scored], minlength=LEVELS)
+    negative = np.bincount(levels[~forged & scored], minlength=LEVELS)
+    tp = np.r_[np.cumsum(positive[::-1])[::-1], 0]
+    fp = np.r_[np.cumsum(negative[::-1])[::-1], 0]
+    return Counts(tp, fp, int(tp[0]), int(fp[0]), bool(forged.any()))
+
+
+def score_dataset(protocol: Protocol, images: Sequence[Counts]) -> Result | None:
+    """The protocol's value over one dataset's images (None when it has no image the protocol scores)."""
+    used = [c for c in images if c.tampered or protocol.authentic != "excluded"]
+    if not any(c.tampered for c in used):
+        return None
+    if protocol.aggregate == "pooled":
+        return _pooled(protocol, used)
+    curves = [_curves(protocol, c) for c in used]
+    primary = np.array([curve[0] for curve in curves])
+    secondary = np.array([curve[1] for curve in curves]) if protocol.metric == "f1-iou" else None
+    if protocol.threshold == "best-per-image":
+        second = _mean(secondary.max(axis=1)) if secondary is not None else None
+        return Result(_mean(primary.max(axis=1)), second, len(used), math.nan)
+    level = protocol.level if protocol.threshold == "fixed" else int(np.argmax(primary.mean(axis=0)))
+    second = _mean(secondary[:, level]) if secondary is not None else None
+    return Result(_mean(primary[:, level]), second, len(used), _threshold(level))
+
+
+def _pooled(protocol: Protocol, used: Sequence[Counts]) -> Result:
+    total = Counts(
+        sum(c.tp for c in used), sum(c.fp for c in used), sum(c.positives for c in used),
+        sum(c.negatives for c in used), True,
+    )  # fmt: skip
+    primary, secondary = _curves(protocol, total)
+    level = protocol.level if protocol.threshold == "fixed" else int(np.argmax(primary))
+    return Result(
+        float(primary[level]), _float(None if secondary is None else secondary[level]), len(used), _threshold(level)
+    )
+
+
+def _curves(protocol: Protocol, counts: Counts) -> tuple[np.ndarray, np.ndarray | None]:
+    """The image's metric at every binarisation (authentic images under ``zero``: 0 everywhere)."""
+    if not counts.tampered and protocol.aggregate == "per-image":
+        zeros = np.zeros(LEVELS + 1)
+        return zeros, (zeros if protocol.metric == "f1-iou" else None)
+    primary, secondary = _metric(protocol.metric, counts)
+    if protocol.polarity == "best-of-inverse":
+        inverse = _metric(protocol.metric, counts.inverse())
+        primary = np.maximum(primary, inverse[0])
+        secondary = None if secondary is None else np.maximum(secondary, inverse[1])
+    return primary, secondary
+
+
+def _metric(metric: str, c: Counts) -> tuple[np.ndarray, np.ndarray | None]:
+    tp, fp = c.tp.astype(np.float64), c.fp.astype(np.float64)
+    fn, tn = c.positives - tp, c.negatives - fp
+    if metric == "mcc":
+        denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        return _ratio(tp * tn - fp * fn, denominator), None
+    return _ratio(2 * tp, 2 * tp + fp + fn), _ratio(tp, tp + fp + fn)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (nothing to score: no forged pixel and none predicted)."""
+    out = np.zeros_like(numerator)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _scored(forged: np.ndarray, band: tuple[int, int] | None) -> np.ndarray:
+    if band is None:
+        return np.ones(forged.shape, dtype=bool)
+    eroded = minimum_filter(forged, size=band[0])
+    dilated = maximum_filter(forged, size=band[1])
+    return eroded | ~dilated
+
+
+def _threshold(level: int) -> float:
+    """The probability threshold ``p > t`` of binarisation index ``level``."""
+    return (level - 0.5) / 255 if level > 0 else 0.0
+
+
+def _float(value: float | np.floating | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean as the stored scores' is taken (``np.mean`` of a contiguous vector, in record order), so the default
+    protocol gives back the stored dataset values bit for bit."""
+    return float(np.mean(np.ascontiguousarray(values)))
