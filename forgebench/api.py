@@ -19,19 +19,24 @@ import pandas as pd
 from forgebench.analysis import compare as comparing
 from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.detection_board import detection_board
 from forgebench.analysis.leaderboard import Leaderboard
+from forgebench.analysis.protocol_board import protocol_board
 from forgebench.data import paths
 from forgebench.data.catalog import Catalog, load_catalog
+from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.configure import configure
 from forgebench.evaluation.grids import adhoc_grid
 from forgebench.evaluation.labels import checked_label
 from forgebench.evaluation.metrics import EXTRA_COLUMNS
 from forgebench.evaluation.perturb import CLEAN, parse_chain
+from forgebench.evaluation.protocols import load_protocols
 from forgebench.evaluation.runner import Job, RunSummary, run
 from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
 from forgebench.plugin.contract import DetectorPlugin
 from forgebench.plugin.function import function_plugin
+from forgebench.plugin.suggest import unknown_name
 from forgebench.render.progress import progress_bars
 from forgebench.render.tables import describe_comparison, write_leaderboard, write_robustness
 
@@ -118,7 +123,7 @@ def evaluate(
         with Store(job.results) as store, progress_bars() if progress else nullcontext() as bars:
             summary = run(job, store, progress=bars)
     points = list(dict.fromkeys(parse_chain(spec).canonical_id for spec in job.perturbations))
-    return Results(job.results, loaded, [spec.name for spec in specs], points, seed, summary)
+    return Results(job.results, loaded, [spec.name for spec in specs], points, seed, summary, job.data_root)
 
 
 def _plugin(
@@ -152,6 +157,7 @@ class Results:
     perturbations: list[str]
     seed: int
     summary: RunSummary
+    data_root: Path | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -183,6 +189,21 @@ class Results:
         with ``ci``, ``… low`` / ``… high`` bootstrap bounds after each column."""
         board = self.board(perturb, Settings(level=level) if ci else None)
         return board.wide(with_intervals=ci).reset_index(drop=True)
+
+    def protocol(self, name: str, perturb: str = CLEAN, protocols: tuple[Path, ...] = ()) -> pd.DataFrame:
+        """The stored maps re-scored under a named protocol (see ``forgebench list protocols``; ``protocols`` adds
+        YAML files of your own): per dataset the protocol's F1 (or MCC) and its average. No detector is called."""
+        known = load_protocols(protocols)
+        if name not in known:
+            raise ValueError(unknown_name("protocol", name, known))
+        scored = protocol_board(self.board(perturb), known[name], GroundTruth(self.catalog, self.data_root))
+        frame = scored.wide()
+        frame.attrs["missing"] = {f"{label} on {dataset}": why for (label, dataset), why in scored.missing.items()}
+        return frame
+
+    def detection(self, rule: str = "own", tnr: float = 0.95, perturb: str = CLEAN) -> pd.DataFrame:
+        """Image-level AUC, balanced accuracy, TPR at ``tnr`` and F1 per dataset under an image-score rule."""
+        return detection_board(self.board(perturb), rule, tnr).wide()
 
     def long(self, perturb: str = CLEAN) -> pd.DataFrame:
         """One row per configuration × dataset: every aggregate, count and the full configuration."""

@@ -11,6 +11,7 @@ import typer
 from forgebench.analysis import leaderboard as boards
 from forgebench.analysis.detection_board import detection_board
 from forgebench.analysis.reference import load_reference
+from forgebench.analysis.strata import STRATA
 from forgebench.cli.board import print_leaderboard, print_robustness, show_grids, show_leaderboard
 from forgebench.cli.common import (
     BatchOption,
@@ -39,7 +40,7 @@ from forgebench.cli.common import (
     errors,
     fail,
 )
-from forgebench.cli.detection import show_detection
+from forgebench.cli.detection import show_detection, show_strata
 from forgebench.cli.jobs import (
     dataset_names,
     execute,
@@ -113,6 +114,10 @@ class Task(str, Enum):
 class By(str, Enum):
     dataset = "dataset"
     perturbation = "perturbation"
+    kind = "kind"
+    area = "area"
+    size = "size"
+    format = "format"
 
 
 def leaderboard(
@@ -122,7 +127,8 @@ def leaderboard(
         By,
         typer.Option(
             help="dataset: per-dataset F1/IoU under one perturbation (Table 1 shape); perturbation: robustness "
-            "tables over grids, F1 per dataset and point (Table 2 shape), and the plot."
+            "tables over grids, F1 per dataset and point (Table 2 shape), and the plot; kind, area, size, format: "
+            "mean F1 per manipulation type, forged-area fraction, image size or file format, pooled over datasets."
         ),
     ] = By.dataset,
     grid: GridOption = None,
@@ -176,6 +182,9 @@ def leaderboard(
         fail(str(error))
     with Store(results_dir) as store:
         board = boards.build(store, loaded, names, spec, seed)
+    if by.value in STRATA:
+        show_strata(board, by.value, loaded, out or results_dir)
+        return
     if task is Task.detection:
         if image_score not in RULES:
             fail(unknown_name("image-score rule", image_score, RULES))

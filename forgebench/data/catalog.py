@@ -61,6 +61,8 @@ class DatasetSpec:
     """``prepare``'s options with this dataset's defaults and choices."""
     exclude: Path | None = None
     """A list of image ids (``datasets audit`` writes one) left out of the dataset."""
+    kinds: tuple[tuple[str, str], ...] = ()
+    """Manipulation type by file-name prefix, ((prefix, kind), …); the prefix "" names the kind of every image."""
     matrix_of: tuple[str, str, str] | None = None
     """For an entry expanded from a one-variable ``matrix``: (entry name without the variable, variable, value),
     e.g. ``("casia1", "osn", "facebook")`` for ``casia1-{osn}``; tables group such datasets like CLUE's Table 2."""
@@ -190,8 +192,8 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str, layouts: dict[s
     if not isinstance(entry, dict):
         raise CatalogError(f"{where} must be a mapping")
     known = {
-        "title", "role", "root", "tampered", "masks", "authentic", "pairs_csv", "generated",
-        "expected", "weight", "source", "notes", "allow_outside_root", "licence", "variants", "options", "exclude",
+        "title", "role", "root", "tampered", "masks", "authentic", "pairs_csv", "generated", "expected", "weight",
+        "source", "notes", "allow_outside_root", "licence", "variants", "options", "exclude", "kinds",
     }  # fmt: skip
     unknown = set(entry) - known
     if unknown:
@@ -228,6 +230,7 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str, layouts: dict[s
             variants=tuple(_variant(item, layouts, where) for item in entry.get("variants") or ()),
             options=tuple(parse_options(entry.get("options"), where).values()),
             exclude=Path(entry["exclude"]) if entry.get("exclude") else None,
+            kinds=_kinds(entry.get("kinds")),
         )
     except (TypeError, ValueError) as error:
         raise CatalogError(f"{where}: {error}") from None
@@ -243,3 +246,10 @@ def _variant(item: str | dict[str, Any], layouts: dict[str, Any], where: str) ->
     if "name" not in item:
         raise CatalogError(f"{where}: every variant needs a 'name'")
     return parse_variant(str(item["name"]), body, where)
+
+
+def _kinds(entry: str | dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """``kinds: splice`` (every image) or ``kinds: {Sp_D_: splice, Sp_S_: copy-move}`` (by file-name prefix)."""
+    if not entry:
+        return ()
+    return (("", str(entry)),) if isinstance(entry, str) else tuple((str(k), str(v)) for k, v in entry.items())

@@ -80,3 +80,15 @@ def test_mask_to_map_protocols_use_the_map_kept_at_the_detector_size(scored):
     assert result.images == cell.score.n_tampered + cell.score.n_authentic  # authentic images averaged in as 0
     edge = next(c for c in board.cells if c.label == "edge")
     assert next(r for r in edge.records if r.status == "ok").native_map_file is None  # same size: one file
+
+
+def test_the_python_api_rescores_and_tabulates_detection(scored):
+    first, _, _ = scored
+    trufor = first.protocol("trufor").set_index("Detector")
+    assert list(trufor.columns) == ["syn-splice F1", "syn-copymove F1", "syn-removal F1", "Weighted Avg. F1"]
+    clue = first.protocol("clue").set_index("Detector")
+    assert clue.loc["edge", "syn-splice F1"] == first.leaderboard().set_index("Detector").loc["edge", "syn-splice F1"]
+    with pytest.raises(ValueError, match="trufor"):
+        first.protocol("trufr")
+    detection = first.detection("fraction").set_index("Detector")
+    assert 0 <= detection.loc["edge", "Weighted Avg. AUC"] <= 1

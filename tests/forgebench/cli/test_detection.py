@@ -1,9 +1,11 @@
-"""``leaderboard --task detection``: the detection table from stored results, its files and its intervals."""
+"""``leaderboard --task detection`` and ``--by kind|area``: the detection table and the tables by stratum."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from builders import box, write_image, write_mask
 
 
 def test_detection_table_with_intervals_from_stored_results(cli, tmp_path):
@@ -26,3 +28,25 @@ def test_detection_table_with_intervals_from_stored_results(cli, tmp_path):
     assert abs(row["Weighted Avg. AUC"] - np.average(per_dataset, weights=counts)) < 1e-12
     bad = cli("leaderboard", "--task", "detection", "--image-score", "mean", "--results", results)
     assert bad.exit_code == 2 and "fraction" in bad.output
+
+
+def test_results_by_kind_and_by_forged_area_with_counts_and_few_marked(cli, tmp_path):
+    """all-forged predicts every pixel, so an image with A of N pixels forged scores F1 = 2A / (A + N)."""
+    root = tmp_path / "data" / "casia1"
+    for name, side, seed in (("Sp_D_a", 4, 0), ("Sp_D_b", 8, 1), ("Sp_S_c", 12, 2)):
+        write_image(root / f"images/{name}.jpg", seed=seed)
+        write_mask(root / f"masks/{name}.png", box(24, 32, 0, 0, side))
+    results = tmp_path / "r"
+    ran = cli("run", "all-forged", "--dataset", "casia1", "--data-root", tmp_path / "data", "--results", results)
+    assert ran.exit_code == 0, ran.output
+    f1 = {side: 2 * side**2 / (side**2 + 24 * 32) for side in (4, 8, 12)}
+    shown = cli("leaderboard", "--by", "kind", "--results", results)
+    assert shown.exit_code == 0, shown.output
+    by_kind = pd.read_csv(results / "leaderboard-by-kind.csv").set_index("Detector").loc["all-forged"]
+    assert by_kind.to_dict() == pytest.approx({"copy-move": f1[12], "splice": (f1[4] + f1[8]) / 2}, abs=1e-12)
+    assert shown.output.count("few*") == 2  # both strata hold fewer than 30 images: marked, not hidden
+    assert cli("leaderboard", "--by", "area", "--results", results).exit_code == 0
+    by_area = pd.read_csv(results / "leaderboard-by-area.csv").set_index("Detector").loc["all-forged"]
+    assert by_area.to_dict() == pytest.approx({"1%–5%": f1[4], "5%–15%": f1[8], "15%–30%": f1[12]}, abs=1e-12)
+    markdown = (results / "leaderboard-by-area.md").read_text()
+    assert "1%–5% (1*)" in markdown and "fewer than 30 tampered images" in markdown

@@ -6,12 +6,17 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from builders import pairs_dataset
 
 from forgebench.analysis import leaderboard, robustness
+from forgebench.analysis.protocol_board import protocol_board
 from forgebench.data.catalog import load_catalog
+from forgebench.data.truth import GroundTruth
 from forgebench.detectors.clue.train import train_from
+from forgebench.evaluation import runner
 from forgebench.evaluation.grids import load_grid
+from forgebench.evaluation.protocols import load_protocols
 from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
 from forgebench.plugin.contract import TrainerPlugin
@@ -90,6 +95,25 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
     assert f'- `clue@demo`: clue, options {{"checkpoint": "{run_folder}' in board  # the full path in the notes
     page = (tmp_path / "results/report/index.html").read_text(encoding="utf-8")
     assert "clue@demo" in page and "robustness-demo.png" in page and "thresholds.png" in page
+    assert_every_protocol_rescores_the_demo(cli, tmp_path / "results", monkeypatch)
+
+
+def assert_every_protocol_rescores_the_demo(cli, results: Path, monkeypatch) -> None:
+    """The demo's stored maps give back its stored F1/IoU under the default protocol, bit for bit; every shipped
+    protocol and ``explain`` run on them without calling a detector."""
+    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("a detector was called"))
+    catalog = load_catalog()
+    with Store(results) as store:
+        board = leaderboard.build(store, catalog, None)
+    rescored = protocol_board(board, load_protocols()["clue"], GroundTruth(catalog))
+    assert {key: (r.primary, r.secondary) for key, r in rescored.results.items()} == {
+        (c.label, c.dataset): (c.score.f1, c.score.iou) for c in board.cells
+    }
+    for name in load_protocols():
+        shown = cli("leaderboard", "--protocol", name, "--results", results)
+        assert shown.exit_code == 0 and "no detector was called" in shown.output, (name, shown.output)
+    explained = cli("explain", "clue@demo", "--results", results)
+    assert explained.exit_code == 0 and all(f"│ {name} " in explained.output for name in load_protocols())
 
 
 def assert_every_label_and_number_shown(output: str, results: Path, width: int) -> None:
