@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from forgebench.analysis.leaderboard import Cell, Leaderboard
+from forgebench.analysis.thresholds import cached_levels, scored_copy
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import weighted_average
@@ -84,9 +85,7 @@ def _dataset_counts(
     """Per cell the counts of its scored images (in record order), or why its maps cannot be scored."""
     if not cells:
         return []
-    dataset, digest = cells[0].dataset, cells[0].manifest_digest
-    if any(cell.manifest_digest != digest for cell in cells):
-        raise TruthUnavailableError(f"{dataset}: the detectors were scored on different versions of its files")
+    dataset, digest = scored_copy(cells)
     samples = truth.samples(dataset, digest)
     masks: dict[str, np.ndarray] = {}
     out = []
@@ -110,10 +109,7 @@ def _at_scoring_size(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The cached map and the mask at the size the protocol scores at."""
     if protocol.resize == "map-to-mask":
-        levels = load_levels(cell.results / record.map_file)
-        if levels.shape != forged.shape:
-            raise ValueError(f"cached map {record.map_file} is {levels.shape}, the ground truth {forged.shape}")
-        return levels, forged
+        return cached_levels(cell, record, forged.shape), forged
     if record.map_height is None:
         raise ValueError("the maps at the detector's own size were not kept by this run (run it again to keep them)")
     levels = load_levels(cell.results / (record.native_map_file or record.map_file))

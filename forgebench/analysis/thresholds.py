@@ -73,9 +73,7 @@ def dataset_curves(cells: Sequence[Cell], truth: GroundTruth) -> list[Curve]:
     """
     if not cells:
         return []
-    dataset, digest = cells[0].dataset, cells[0].manifest_digest
-    if any(cell.manifest_digest != digest for cell in cells):
-        raise TruthUnavailableError(f"{dataset}: the detectors were scored on different versions of its files")
+    dataset, digest = scored_copy(cells)
     samples = truth.samples(dataset, digest)
     records = [{r.image_id: r for r in cell.tampered()} for cell in cells]
     sums = [np.zeros(LEVELS) for _ in cells]
@@ -102,6 +100,15 @@ def dataset_curves(cells: Sequence[Cell], truth: GroundTruth) -> list[Curve]:
         for cell, total, best, n, skip in zip(cells, sums, bests, counts, skipped, strict=True)
         if n
     ]
+
+
+def scored_copy(cells: Sequence[Cell]) -> tuple[str, str]:
+    """(dataset, manifest digest) of cells of one dataset; raises :class:`TruthUnavailableError` when they were scored
+    on different versions of its files."""
+    dataset, digest = cells[0].dataset, cells[0].manifest_digest
+    if any(cell.manifest_digest != digest for cell in cells):
+        raise TruthUnavailableError(f"{dataset}: the detectors were scored on different versions of its files")
+    return dataset, digest
 
 
 def cached_levels(cell: Cell, record: Record, shape: tuple[int, ...]) -> np.ndarray:
