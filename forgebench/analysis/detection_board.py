@@ -25,6 +25,9 @@ HEADERS = {"auc": "AUC", "balanced_accuracy": "bal. acc.", "tpr_at_tnr": "TPR@TN
 
 @dataclass
 class DetectionBoard:
+    """Every cell's detection metrics under one image-score rule, with intervals where asked and why any cell could
+    not be scored."""
+
     rule: str
     tnr: float
     datasets: list[str]
@@ -32,6 +35,7 @@ class DetectionBoard:
     scores: dict[tuple[str, str], DetectionScore] = field(default_factory=dict)
     intervals: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """(label, dataset or "Weighted Avg.") → [[low per metric], [high per metric]] (NaN where a metric is None)."""
+    missing: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def average(self, label: str, metric: str) -> float | None:
         found = [(s, getattr(s, metric)) for d in self.datasets if (s := self.scores.get((label, d)))]
@@ -65,7 +69,14 @@ def detection_board(
     out = DetectionBoard(rule, tnr, [d for d in board.datasets if d not in board.missing], board.labels())
     resampled: dict[str, list[tuple[np.ndarray, int]]] = {}
     for cell in board.cells:
-        scores, decisions, tampered = _image_scores(cell, rule)
+        try:
+            scores, decisions, tampered = _image_scores(cell, rule)
+        except (OSError, ValueError, TypeError) as error:
+            out.missing[(cell.label, cell.dataset)] = f"a stored map cannot be read: {error}"
+            continue
+        if scores.size == 0:
+            out.missing[(cell.label, cell.dataset)] = "no image was scored"
+            continue
         out.scores[(cell.label, cell.dataset)] = detection_metrics(scores, decisions, tampered, tnr)
         if bootstrap is not None:
             draws = _resampled(scores, decisions, tampered, tnr, bootstrap, cell)
@@ -80,6 +91,8 @@ def _image_scores(cell: Cell, rule: str) -> tuple[np.ndarray, np.ndarray, np.nda
     """(score, decision, tampered) of each scored image of the cell, in record order."""
     values, decisions, tampered = [], [], []
     for record in (r for r in cell.records if r.status == "ok"):
+        if rule != "own" and record.map_file is None:
+            raise ValueError(f"{record.image_id} has no stored map")
         levels = None if rule == "own" else load_levels(cell.results / (record.native_map_file or record.map_file))
         score, forged = rule_score(rule, record.scored.score, levels)
         values.append(score)

@@ -7,6 +7,7 @@ are scored against it under the protocol (:mod:`forgebench.evaluation.protocols`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from forgebench.analysis.leaderboard import Cell, Leaderboard
 from forgebench.analysis.thresholds import cached_levels, scored_copy
+from forgebench.data.manifest import Sample
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import weighted_average
@@ -39,9 +41,10 @@ class ProtocolBoard:
         return "Weighted Avg." if self.protocol.datasets == "weighted" else "Unweighted Avg."
 
     def average(self, label: str) -> float | None:
-        """The protocol's average over the datasets where every cell of ``label`` has a value (None otherwise)."""
-        found = [self.results.get((label, d)) for d in self.datasets]
-        if not found or any(r is None for r in found):
+        """The protocol's average over the datasets where ``label`` has a value, as the leaderboard averages over the
+        datasets present: weighted by the images each averaged (under ``clue``: its tampered images), or equally."""
+        found = [r for d in self.datasets if (r := self.results.get((label, d)))]
+        if not found:
             return None
         weights = [r.images if self.protocol.datasets == "weighted" else 1 for r in found]
         return weighted_average([r.primary for r in found], weights)
@@ -70,38 +73,53 @@ def protocol_board(board: Leaderboard, protocol: Protocol, truth: GroundTruth) -
         except TruthUnavailableError as error:
             scored.missing.update({(c.label, dataset): str(error) for c in cells})
             continue
-        for cell, (images, why) in zip(cells, counts, strict=True):
-            result = score_dataset(protocol, images) if why is None else None
-            if result is None:
-                scored.missing[(cell.label, dataset)] = why or "no image this protocol scores"
+        for cell, images in zip(cells, counts, strict=True):
+            if isinstance(images, str):
+                scored.missing[(cell.label, dataset)] = images
+            elif (result := score_dataset(protocol, images)) is None:
+                scored.missing[(cell.label, dataset)] = "no image this protocol scores"
             else:
                 scored.results[(cell.label, dataset)] = result
     return scored
 
 
-def _dataset_counts(
-    cells: Sequence[Cell], protocol: Protocol, truth: GroundTruth
-) -> list[tuple[list[Counts], str | None]]:
-    """Per cell the counts of its scored images (in record order), or why its maps cannot be scored."""
+def _dataset_counts(cells: Sequence[Cell], protocol: Protocol, truth: GroundTruth) -> list[list[Counts] | str]:
+    """Per cell the counts of its scored images in record order, or why its maps cannot be scored. Images are taken
+    one at a time, each mask read once for all cells; authentic images are read only where the protocol uses them
+    (their mask is empty: no file is decoded for it)."""
     if not cells:
         return []
     dataset, digest = scored_copy(cells)
     samples = truth.samples(dataset, digest)
-    masks: dict[str, np.ndarray] = {}
-    out = []
-    for cell in cells:
-        images, why = [], None
-        for record in (r for r in cell.records if r.status == "ok"):
-            if record.image_id not in masks:
-                masks[record.image_id] = truth.forged(dataset, digest, samples[record.image_id])
+    wanted = [
+        [r for r in cell.records if r.status == "ok" and (r.label == "tampered" or protocol.authentic != "excluded")]
+        for cell in cells
+    ]
+    by_image = [{r.image_id: r for r in records} for records in wanted]
+    counts: list[dict[str, Counts] | str] = [{} for _ in cells]
+    for image_id in dict.fromkeys(r.image_id for records in wanted for r in records):
+        forged = None
+        for index, cell in enumerate(cells):
+            record = by_image[index].get(image_id)
+            if record is None or isinstance(counts[index], str):
+                continue
+            if forged is None:
+                forged = _mask(truth, dataset, digest, samples[image_id], record)
             try:
-                levels, forged = _at_scoring_size(cell, record, masks[record.image_id], protocol)
+                levels, mask = _at_scoring_size(cell, record, forged, protocol)
             except (OSError, ValueError) as error:
-                why = str(error)
-                break
-            images.append(image_counts(levels, forged, protocol))
-        out.append((images, why))
-    return out
+                counts[index] = f"{record.image_id}: {error}"
+                continue
+            counts[index][image_id] = image_counts(levels, mask, protocol, record.label == "tampered")
+    return [
+        c if isinstance(c, str) else [c[r.image_id] for r in records] for c, records in zip(counts, wanted, strict=True)
+    ]
+
+
+def _mask(truth: GroundTruth, dataset: str, digest: str, sample: Sample, record: Record) -> np.ndarray:
+    if sample.mask is None:
+        return np.zeros((record.height, record.width), dtype=bool)
+    return truth.forged(dataset, digest, sample)
 
 
 def _at_scoring_size(
@@ -111,8 +129,31 @@ def _at_scoring_size(
     if protocol.resize == "map-to-mask":
         return cached_levels(cell, record, forged.shape), forged
     if record.map_height is None:
-        raise ValueError("the maps at the detector's own size were not kept by this run (run it again to keep them)")
+        raise ValueError(
+            "scored before forgebench kept maps at the detector's own size: run the detector again into a new "
+            "--results folder to score it under this protocol"
+        )
     levels = load_levels(cell.results / (record.native_map_file or record.map_file))
+    if levels.shape != (record.map_height, record.map_width):
+        raise ValueError(f"the kept map is {levels.shape}, the record says {(record.map_height, record.map_width)}")
     size = (record.map_width, record.map_height)
     mask = cv2.resize(forged.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     return levels, mask
+
+
+def explanation(
+    board: Leaderboard, label: str, protocols: dict[str, Protocol], truth: GroundTruth
+) -> tuple[pd.DataFrame, list[str]]:
+    """One configuration under every protocol: rows = protocols, columns = each dataset's primary value and the
+    protocol's average (its own weighting); and why any protocol has no value on a dataset."""
+    own = dataclasses.replace(board, cells=[c for c in board.cells if c.label == label])
+    rows, why = [], []
+    for protocol in protocols.values():
+        scored = protocol_board(own, protocol, truth)
+        row: dict[str, object] = {"Protocol": protocol.name}
+        row |= {d: (r.primary if (r := scored.results.get((label, d))) else None) for d in scored.datasets}
+        row["Average"] = scored.average(label)
+        row["averaged"] = scored.average_name.split()[0].lower()
+        rows.append(row)
+        why += [f"{protocol.name} on {dataset}: {reason}" for (_, dataset), reason in scored.missing.items()]
+    return pd.DataFrame(rows), why

@@ -1,5 +1,5 @@
 """``forgebench leaderboard --task detection`` and ``--by kind|area|size|format``: the detection table and the
-tables by stratum, on screen and in files."""
+tables by stratum on screen (their files are written by :mod:`forgebench.render.views`)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from forgebench.analysis.strata import FEW, strata_table
 from forgebench.cli.common import console
 from forgebench.cli.fit import print_fitted
 from forgebench.data.catalog import Catalog
-from forgebench.evaluation.detection import RULES
-from forgebench.render.markdown import fmt, interval_text, markdown_table
+from forgebench.render.markdown import fmt, interval_text
+from forgebench.render.views import counted_headers, detection_notes, strata_note, write_view
 
 
 def show_detection(board: DetectionBoard, out_dir: Path) -> None:
@@ -31,21 +31,11 @@ def show_detection(board: DetectionBoard, out_dir: Path) -> None:
         cells = [" / ".join(fmt(row[f"{d} {HEADERS[m]}"]) for m in METRICS) for d in columns]
         table.add_row(escape(str(row["Detector"])), *cells)
     print_fitted(table)
-    notes = [
-        f"Image score '{board.rule}': {RULES[board.rule]}. Tampered images are the positives; AUC, balanced accuracy "
-        "and TPR need authentic images (— without them).",
-        "Weighted Avg. = mean over the datasets with a value, each weighted by its scored images.",
-    ]
-    if board.intervals:
-        notes.append("Intervals (files): percentile bootstrap, tampered and authentic images resampled separately.")
-    for line in notes:
-        console.print(f"[dim]{escape(line)}[/]", highlight=False)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"leaderboard-detection-{board.rule}"
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
-    text = [f"# forgebench detection, image score {board.rule}", "", markdown_table(interval_text(frame)), "", *notes]
-    stem.with_suffix(".md").write_text("\n".join(text) + "\n", encoding="utf-8")
-    console.print(f"Written: {stem.with_suffix('.md')}, {stem.with_suffix('.csv')}")
+    notes = detection_notes(board)
+    _print_notes(notes)
+    title = f"forgebench detection, image score {board.rule}"
+    written = write_view(out_dir, f"leaderboard-detection-{board.rule}", title, frame, notes, interval_text(frame))
+    console.print("Written: " + ", ".join(map(str, written)))
 
 
 def show_strata(board: Leaderboard, by: str, catalog: Catalog, out_dir: Path) -> None:
@@ -53,19 +43,18 @@ def show_strata(board: Leaderboard, by: str, catalog: Catalog, out_dir: Path) ->
     frame, counts = strata_table(board, by, catalog)
     table = Table(title=f"Mean F1 of the tampered images by {by}, pooled over {', '.join(board.datasets)}")
     table.add_column("Detector", style="bold", overflow="fold")
-    headers = {s: f"{s}\n({n} images{', few*' if n < FEW else ''})" for s, n in counts.items()}
-    for header in headers.values():
-        table.add_column(header, justify="right", no_wrap=True)
+    for stratum, n in counts.items():
+        table.add_column(f"{stratum}\n({n} images{', few*' if n < FEW else ''})", justify="right", no_wrap=True)
     for _, row in frame.iterrows():
         table.add_row(escape(str(row["Detector"])), *(fmt(row[s]) for s in counts))
     print_fitted(table)
-    note = f"* fewer than {FEW} tampered images: shown, but its mean moves a lot with a few images."
-    if by == "kind":
-        note += " Kinds come from the catalog's `kinds` (file-name prefixes); 'undeclared' where it names none."
-    console.print(f"[dim]{escape(note)}[/]", highlight=False)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"leaderboard-by-{by}"
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
-    counted = frame.rename(columns={s: f"{s} ({n}{'*' if n < FEW else ''})" for s, n in counts.items()})
-    stem.with_suffix(".md").write_text(f"# Mean F1 by {by}\n\n{markdown_table(counted)}\n\n{note}\n", encoding="utf-8")
-    console.print(f"Written: {stem.with_suffix('.md')}, {stem.with_suffix('.csv')}")
+    notes = [strata_note(by)]
+    _print_notes(notes)
+    shown = frame.rename(columns=counted_headers(counts))
+    written = write_view(out_dir, f"leaderboard-by-{by}", f"Mean F1 by {by}", frame, notes, shown)
+    console.print("Written: " + ", ".join(map(str, written)))
+
+
+def _print_notes(notes: list[str]) -> None:
+    for line in notes:
+        console.print(f"[dim]{escape(line)}[/]", highlight=False)

@@ -167,9 +167,8 @@ def leaderboard(
     names = dataset_names(loaded, suite, dataset)
     results_dir = stored_results(results)
     bootstrap = bootstrap_settings(level, resamples, bootstrap_seed) if ci else None
+    _refuse_combinations(by, task, protocol, ci, reference)
     if by is By.perturbation:
-        if reference:
-            fail("--reference adds a paper's per-dataset rows to --by dataset tables")
         grids = resolve_grids(grid, perturb)
         show_grids(grids, names, seed, results_dir, out or results_dir, loaded, plot=True, bootstrap=bootstrap)
         return
@@ -199,6 +198,20 @@ def leaderboard(
     if bootstrap:
         board.with_intervals(bootstrap)
     show_leaderboard(board, out or results_dir, reported)
+
+
+def _refuse_combinations(by: By, task: Task, protocol: str | None, ci: bool, reference: str | None) -> None:
+    """Options that a table would otherwise ignore are refused, each with what takes it."""
+    detection = task is Task.detection
+    if by is By.perturbation and (reference or protocol or detection):
+        fail("--by perturbation tabulates pixel F1 over grids; --reference, --protocol and --task detection take "
+             "--by dataset")  # fmt: skip
+    if by.value in STRATA and (reference or protocol or detection or ci):
+        fail(f"--by {by.value} gives mean F1 per stratum; it takes no --reference, --protocol, --task or --ci")
+    if detection and (protocol or reference):
+        fail("--task detection scores images, not pixels: it takes no --protocol or --reference")
+    if protocol and (ci or reference):
+        fail("--protocol tables have no bootstrap intervals or reported rows (yet): drop --ci / --reference")
 
 
 def rescore(

@@ -3,17 +3,15 @@ protocols, side by side, without calling a detector."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from forgebench.analysis import leaderboard as boards
-from forgebench.analysis.protocol_board import ProtocolBoard, protocol_board
+from forgebench.analysis.protocol_board import explanation, protocol_board
 from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
@@ -30,7 +28,8 @@ from forgebench.data.catalog import Catalog
 from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.protocols import Protocol, ProtocolError, load_protocols
 from forgebench.evaluation.store import Store
-from forgebench.render.markdown import fmt, markdown_table
+from forgebench.render.markdown import fmt
+from forgebench.render.views import protocol_notes, write_view
 
 ProtocolsOption = Annotated[
     list[Path] | None, typer.Option("--protocols", help="A YAML file of protocols of your own; repeatable.")
@@ -55,28 +54,12 @@ def show_protocol(board: boards.Leaderboard, protocol: Protocol, catalog: Catalo
     for row in frame.itertuples(index=False):
         table.add_row(escape(str(row[0])), *(fmt(v) for v in row[1:]))
     print_fitted(table)
-    notes = _notes(scored)
+    notes = protocol_notes(scored)
     for line in notes:
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"leaderboard-{protocol.name}"
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
-    text = [f"# forgebench leaderboard, protocol {protocol.name}", "", markdown_table(frame), "", *notes]
-    stem.with_suffix(".md").write_text("\n".join(text) + "\n", encoding="utf-8")
-    console.print(f"Written: {stem.with_suffix('.md')}, {stem.with_suffix('.csv')}")
-
-
-def _notes(scored: ProtocolBoard) -> list[str]:
-    protocol = scored.protocol
-    lines = [
-        f"Protocol {protocol.name} ({protocol.title}): " + "; ".join(protocol.lines()) + ".",
-        f"Defined in: {protocol.defined_in}",
-        "Re-scored from the stored maps; no detector was called.",
-    ]
-    if scored.missing:
-        missing = [f"{label} on {dataset}: {why}" for (label, dataset), why in scored.missing.items()]
-        lines.append("Not scored: " + "; ".join(missing))
-    return lines
+    title = f"forgebench leaderboard, protocol {protocol.name}"
+    written = write_view(out_dir, f"leaderboard-{protocol.name}", title, frame, notes)
+    console.print("Written: " + ", ".join(map(str, written)))
 
 
 def explain(
@@ -117,21 +100,3 @@ def explain(
             verdict = ", ".join(near) if near else "none"
             console.print(f"Within {tolerance:g} of the reported {reported:g}: {verdict}.", highlight=False)
     console.print("[dim]Re-scored from the stored maps; no detector was called.[/]")
-
-
-def explanation(
-    board: boards.Leaderboard, label: str, protocols: dict[str, Protocol], truth: GroundTruth
-) -> tuple[pd.DataFrame, list[str]]:
-    """Rows = protocols, columns = each dataset's primary value and the protocol's average (its own weighting); and
-    why any protocol has no value."""
-    own = dataclasses.replace(board, cells=[c for c in board.cells if c.label == label])
-    rows, why = [], []
-    for protocol in protocols.values():
-        scored = protocol_board(own, protocol, truth)
-        row: dict[str, object] = {"Protocol": protocol.name}
-        row |= {d: (r.primary if (r := scored.results.get((label, d))) else None) for d in scored.datasets}
-        row["Average"] = scored.average(label)
-        row["averaged"] = scored.average_name.split()[0].lower()
-        rows.append(row)
-        why += [f"{protocol.name} on {dataset}: {reason}" for (_, dataset), reason in scored.missing.items()]
-    return pd.DataFrame(rows), why

@@ -252,4 +252,8 @@ def _kinds(entry: str | dict[str, str] | None) -> tuple[tuple[str, str], ...]:
     """``kinds: splice`` (every image) or ``kinds: {Sp_D_: splice, Sp_S_: copy-move}`` (by file-name prefix)."""
     if not entry:
         return ()
-    return (("", str(entry)),) if isinstance(entry, str) else tuple((str(k), str(v)) for k, v in entry.items())
+    if isinstance(entry, str):
+        return (("", entry),)
+    if not isinstance(entry, dict):
+        raise ValueError(f"kinds must be one kind or a mapping of file-name prefix → kind, got {entry!r}")
+    return tuple((str(k), str(v)) for k, v in entry.items())

@@ -14,6 +14,7 @@ threshold a protocol may choose is one of the 257 binarisations ``level ≥ j`` 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -27,8 +28,6 @@ from scipy.ndimage import maximum_filter, minimum_filter
 from forgebench.plugin.options import OptionError, from_mapping
 
 LEVELS = 256
-FIXED_LEVEL = 128
-"""``level ≥ 128`` ⇔ ``p > 0.5`` on a cached map."""
 
 
 class ProtocolError(ValueError):
@@ -47,7 +46,8 @@ class Protocol:
     """``best-of-inverse``: per image, the better of the map and of its inverse (hides a polarity error)."""
     threshold: Literal["fixed", "best-per-image", "best-per-dataset"] = "fixed"
     value: float = 0.5
-    """The fixed threshold: forged ⇔ p > value."""
+    """The fixed threshold: forged ⇔ p > value, exactly at 0.5; another value is applied to the cached 8-bit maps,
+    so to within their 1/255 levels (pixels within 1/255 above it may be read as below)."""
     band: tuple[int, int] | None = None
     """(erode, dilate) square kernel sizes of a no-score band: a pixel is scored only where the mask eroded by the
     first is forged or the mask dilated by the second is pristine."""
@@ -117,29 +117,54 @@ def load_protocols(extra_files: Sequence[Path] = ()) -> dict[str, Protocol]:
             document = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
             raise ProtocolError(f"{origin} is not valid YAML: {error}") from None
-        for name, entry in (document.get("protocols") or {}).items():
+        entries = document.get("protocols") if isinstance(document, dict) else None
+        if not isinstance(entries, dict):
+            raise ProtocolError(f"{origin}: expected a mapping 'protocols:' of name → protocol")
+        for name, entry in entries.items():
             protocols[name] = _protocol(name, entry, origin)
     return protocols
 
 
-def _protocol(name: str, entry: dict, origin: str) -> Protocol:
-    body = dict(entry or {})
-    if isinstance(body.get("band"), dict):
-        body["band"] = (int(body["band"]["erode"]), int(body["band"]["dilate"]))
+def _protocol(name: str, entry: object, origin: str) -> Protocol:
+    where = f"{origin}: protocol {name!r}"
+    if not isinstance(entry, dict) or "name" in entry or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", str(name)):
+        raise ProtocolError(f"{where}: a protocol is a mapping under a lower-case name (letters, digits, . _ -)")
+    body = dict(entry)
     try:
-        return from_mapping(Protocol, {"name": name, **body}, f"{origin}: protocol {name!r}")
+        if "band" in body:
+            band = body["band"]
+            body["band"] = (int(band["erode"]), int(band["dilate"])) if band else None
+        protocol = from_mapping(Protocol, {"name": str(name), **body}, where)
     except (OptionError, KeyError, TypeError, ValueError) as error:
-        raise ProtocolError(str(error)) from None
+        raise ProtocolError(
+            f"{where}: {error} (band needs erode and dilate)" if isinstance(error, KeyError) else str(error)
+        ) from None
+    problems = [
+        "value must lie strictly between 0 and 1" if not 0 < protocol.value < 1 else "",
+        "band sizes must be odd whole numbers ≥ 1"
+        if protocol.band and any(k < 1 or k % 2 == 0 for k in protocol.band)
+        else "",
+        "authentic: pixels needs aggregate: pooled"
+        if protocol.authentic == "pixels" and protocol.aggregate != "pooled"
+        else "",
+        "aggregate: pooled takes authentic: excluded or pixels"
+        if protocol.aggregate == "pooled" and protocol.authentic == "zero"
+        else "",
+    ]
+    if problems := [p for p in problems if p]:
+        raise ProtocolError(f"{where}: {'; '.join(problems)}")
+    return protocol
 
 
-def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol) -> Counts:
-    """Counts of one cached map (uint8 levels) against its mask, both at the size the protocol scores at."""
+def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol, tampered: bool | None = None) -> Counts:
+    """Counts of one cached map (uint8 levels) against its mask, both at the size the protocol scores at; ``tampered``
+    is the image's label (by default: whether the mask marks any pixel)."""
     scored = _scored(forged, protocol.band)
     positive = np.bincount(levels[forged & scored], minlength=LEVELS)
     negative = np.bincount(levels[~forged & scored], minlength=LEVELS)
     tp = np.r_[np.cumsum(positive[::-1])[::-1], 0]
     fp = np.r_[np.cumsum(negative[::-1])[::-1], 0]
-    return Counts(tp, fp, int(tp[0]), int(fp[0]), bool(forged.any()))
+    return Counts(tp, fp, int(tp[0]), int(fp[0]), bool(forged.any()) if tampered is None else tampered)
 
 
 def score_dataset(protocol: Protocol, images: Sequence[Counts]) -> Result | None:

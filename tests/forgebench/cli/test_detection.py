@@ -43,7 +43,7 @@ def test_results_by_kind_and_by_forged_area_with_counts_and_few_marked(cli, tmp_
     shown = cli("leaderboard", "--by", "kind", "--results", results)
     assert shown.exit_code == 0, shown.output
     by_kind = pd.read_csv(results / "leaderboard-by-kind.csv").set_index("Detector").loc["all-forged"]
-    assert by_kind.to_dict() == pytest.approx({"copy-move": f1[12], "splice": (f1[4] + f1[8]) / 2}, abs=1e-12)
+    assert by_kind.to_dict() == pytest.approx({"copymove": f1[12], "splice": (f1[4] + f1[8]) / 2}, abs=1e-12)
     assert shown.output.count("few*") == 2  # both strata hold fewer than 30 images: marked, not hidden
     assert cli("leaderboard", "--by", "area", "--results", results).exit_code == 0
     by_area = pd.read_csv(results / "leaderboard-by-area.csv").set_index("Detector").loc["all-forged"]

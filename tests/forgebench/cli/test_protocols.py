@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forgebench.evaluation import runner
+from forgebench.cli import jobs
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def results(cli, tmp_path):
 
 
 def test_leaderboard_under_a_protocol_rescores_and_writes_its_files(cli, results, monkeypatch):
-    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("a detector was called"))
+    monkeypatch.setattr(jobs, "run_job", lambda *a, **k: pytest.fail("a detector was called"))
     board = cli("leaderboard", "--protocol", "trufor", "--results", results)
     assert board.exit_code == 0, board.output
     assert "Leaderboard under protocol trufor: TruFor" in board.output

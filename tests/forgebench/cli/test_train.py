@@ -11,10 +11,10 @@ from builders import pairs_dataset
 
 from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.protocol_board import protocol_board
+from forgebench.cli import jobs
 from forgebench.data.catalog import load_catalog
 from forgebench.data.truth import GroundTruth
 from forgebench.detectors.clue.train import train_from
-from forgebench.evaluation import runner
 from forgebench.evaluation.grids import load_grid
 from forgebench.evaluation.protocols import load_protocols
 from forgebench.evaluation.store import Store
@@ -101,7 +101,7 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
 def assert_every_protocol_rescores_the_demo(cli, results: Path, monkeypatch) -> None:
     """The demo's stored maps give back its stored F1/IoU under the default protocol, bit for bit; every shipped
     protocol and ``explain`` run on them without calling a detector."""
-    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("a detector was called"))
+    monkeypatch.setattr(jobs, "run_job", lambda *a, **k: pytest.fail("a detector was called"))
     catalog = load_catalog()
     with Store(results) as store:
         board = leaderboard.build(store, catalog, None)
@@ -109,6 +109,8 @@ def assert_every_protocol_rescores_the_demo(cli, results: Path, monkeypatch) -> 
     assert {key: (r.primary, r.secondary) for key, r in rescored.results.items()} == {
         (c.label, c.dataset): (c.score.f1, c.score.iou) for c in board.cells
     }
+    averages = board.wide().set_index("Detector")["Weighted Avg. F1"]
+    assert {label: rescored.average(label) for label in averages.index} == averages.to_dict()
     for name in load_protocols():
         shown = cli("leaderboard", "--protocol", name, "--results", results)
         assert shown.exit_code == 0 and "no detector was called" in shown.output, (name, shown.output)

@@ -51,6 +51,8 @@ def test_trufor_scores_outside_the_border_band_and_takes_the_better_polarity():
     assert score("clue", (1 - SQUARE, SQUARE)).primary == 0.0
     half = grid(40, (10, 30, 10, 20))  # the left half: in the core, columns 17–19 of 17–22 predicted
     assert score("trufor", (half, SQUARE)).primary == 2 * 18 / (2 * 18 + 0 + 18)  # TP 18, FN 18: 2/3
+    wide = grid(40, (4, 36, 4, 36))  # 2 px beyond the square's 11×11 dilation all round: 32² − 30² = 124 scored FP
+    assert score("trufor", (wide, SQUARE)).primary == 2 * 36 / (2 * 36 + 124 + 0)  # with erode and dilate swapped: 1
 
 
 def test_imdlbenco_scores_authentic_images_as_zero_and_at_the_map_size():
@@ -107,3 +109,24 @@ def test_the_readme_protocol_example_loads(tmp_path):
     strict = load_protocols((tmp_path / "mine.yaml",))["strict"]
     assert (strict.value, strict.level, strict.defined_in) == (0.8, 205, "our lab's protocol")
     assert set(load_protocols((tmp_path / "mine.yaml",))) == {*PROTOCOLS, "strict"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("value: 1.5", "value must lie strictly between 0 and 1"),
+        ("band: {erode: 14, dilate: 11}", "band sizes must be odd whole numbers"),
+        ("band: {erode: 15}", "band needs erode and dilate"),
+        ("authentic: pixels", "authentic: pixels needs aggregate: pooled"),
+        ("aggregate: pooled\n    authentic: zero", "aggregate: pooled takes authentic: excluded or pixels"),
+        ("name: other", "a protocol is a mapping under a lower-case name"),
+    ],
+)
+def test_a_protocol_file_that_does_not_make_sense_is_refused_with_the_reason(tmp_path, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"protocols:\n  mine:\n    title: t\n    defined_in: d\n    {body}\n", encoding="utf-8")
+    with pytest.raises(ProtocolError, match=message):
+        load_protocols((path,))
+    path.write_text("protocols: [a, b]\n")
+    with pytest.raises(ProtocolError, match="expected a mapping 'protocols:'"):
+        load_protocols((path,))
