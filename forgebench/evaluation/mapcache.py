@@ -1,8 +1,8 @@
 """Compact storage of scored probability maps (8-bit PNG at the ground truth's size).
 
 Maps are stored after the default protocol's resize, so re-scoring needs no interpolation; where a detector's map
-has another size, the run also keeps it at that size (``maps-native/``) for protocols that resize the mask instead. Quantisation
-keeps every pixel on its side of the 0.5 threshold (levels ≤ 127 below or at it, ≥ 128 above), so
+has another size, the run also keeps it at that size (``maps-native/``) for protocols that resize the mask instead.
+Quantisation keeps every pixel on its side of the 0.5 threshold (levels ≤ 127 below or at it, ≥ 128 above), so
 F1, IoU, FPR and image decisions recomputed from a cached map equal those of the original map;
 threshold-free columns (AUC, best threshold) are exact up to the 1/255 quantisation.
 """

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.stats import rankdata
+
+from forgebench.evaluation.detection import auc
 
 THRESHOLD = 0.5
 AVERAGE = "Weighted Avg."
@@ -124,12 +125,9 @@ def best_threshold_f1_iou(probability: np.ndarray, forged: np.ndarray) -> tuple[
 def pixel_auc(probability: np.ndarray, forged: np.ndarray) -> float | None:
     """ROC AUC over pixels with ties counted ½ (Mann–Whitney); None when the GT has a single class."""
     positives = int(forged.sum())
-    negatives = forged.size - positives
-    if positives == 0 or negatives == 0:
+    if positives == 0 or positives == forged.size:
         return None
-    ranks = rankdata(probability.ravel())
-    positive_rank_sum = float(ranks[forged.ravel()].sum())
-    return (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+    return auc(probability.ravel(), forged.ravel())
 
 
 EXTRA_FIELDS = {"auc": ("auc",), "best": ("f1_best", "iou_best"), "inv": ("f1_inv", "iou_inv")}
