@@ -28,6 +28,7 @@ from forgebench.analysis.leaderboard import Cell, Leaderboard
 from forgebench.evaluation.metrics import AVERAGE
 
 METRICS = ("f1", "iou")
+ImageValues = dict[tuple[str, str], dict[str, tuple[float, float | None]]]
 
 
 class ComparisonError(ValueError):
@@ -59,6 +60,8 @@ class Comparison:
     rows: list[Difference] = field(default_factory=list)
     unpaired: dict[str, str] = field(default_factory=dict)
     """Dataset → why some or all of its images could not be paired."""
+    protocol: str | None = None
+    """The protocol the per-image values were re-scored under (None: the stored values, the default protocol)."""
 
     def overall(self) -> Difference | None:
         return next((row for row in self.rows if row.dataset == AVERAGE), None)
@@ -105,12 +108,24 @@ def _sentence(opening: str, datasets: list[str]) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def compare(board: Leaderboard, a: str, b: str, settings: Settings, metric: str = "f1") -> Comparison:
-    """Compare detectors ``a`` and ``b`` (names or leaderboard labels) on every dataset of ``board``."""
+def compare(
+    board: Leaderboard,
+    a: str,
+    b: str,
+    settings: Settings,
+    metric: str = "f1",
+    values: ImageValues | None = None,
+    protocol: str | None = None,
+) -> Comparison:
+    """Compare detectors ``a`` and ``b`` (names or leaderboard labels) on every dataset of ``board``.
+
+    ``values`` replaces the stored per-image F1/IoU with those of ``protocol`` (see ``protocol_image_values``):
+    (label, dataset) → image id → (primary, secondary).
+    """
     if metric not in METRICS:
         raise ComparisonError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     label_a, label_b = resolve_label(board, a), resolve_label(board, b)
-    comparison = Comparison(a=label_a, b=label_b, metric=metric, settings=settings)
+    comparison = Comparison(a=label_a, b=label_b, metric=metric, settings=settings, protocol=protocol)
     pooled: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
     for dataset in board.datasets:
         cell_a, cell_b = board.cell(label_a, dataset), board.cell(label_b, dataset)
@@ -121,7 +136,7 @@ def compare(board: Leaderboard, a: str, b: str, settings: Settings, metric: str 
         if cell_a.manifest_digest != cell_b.manifest_digest:
             comparison.unpaired[dataset] = "scored on different versions of the dataset's files; run both again"
             continue
-        values_a, values_b = _by_image(cell_a, metric), _by_image(cell_b, metric)
+        values_a, values_b = _by_image(cell_a, metric, values), _by_image(cell_b, metric, values)
         common = sorted(values_a.keys() & values_b.keys())
         if len(common) < len(values_a) or len(common) < len(values_b):
             comparison.unpaired[dataset] = (
@@ -164,8 +179,13 @@ def resolve_label(board: Leaderboard, name: str) -> str:
     raise ComparisonError(f"no stored results for {name!r}; stored: {', '.join(labels) or 'none'}")
 
 
-def _by_image(cell: Cell, metric: str) -> dict[str, float]:
-    return {r.image_id: getattr(r.scored, metric) for r in cell.tampered()}
+def _by_image(cell: Cell, metric: str, values: ImageValues | None) -> dict[str, float]:
+    if values is None:
+        return {r.image_id: getattr(r.scored, metric) for r in cell.tampered()}
+    found = values.get((cell.label, cell.dataset), {})
+    if metric == "iou" and any(v[1] is None for v in found.values()):
+        raise ComparisonError("this protocol's metric has no IoU: compare its primary metric (--metric f1)")
+    return {image_id: v[0] if metric == "f1" else v[1] for image_id, v in found.items()}
 
 
 def _resampled(differences: np.ndarray, settings: Settings, dataset: str, a: Cell, b: Cell) -> np.ndarray:

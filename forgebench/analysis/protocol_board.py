@@ -21,7 +21,7 @@ from forgebench.data.manifest import Sample
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import weighted_average
-from forgebench.evaluation.protocols import Counts, Protocol, Result, image_counts, score_dataset
+from forgebench.evaluation.protocols import Counts, Protocol, Result, image_counts, image_values, score_dataset
 from forgebench.evaluation.store import Record
 
 
@@ -76,17 +76,17 @@ def protocol_board(board: Leaderboard, protocol: Protocol, truth: GroundTruth) -
         for cell, images in zip(cells, counts, strict=True):
             if isinstance(images, str):
                 scored.missing[(cell.label, dataset)] = images
-            elif (result := score_dataset(protocol, images)) is None:
+            elif (result := score_dataset(protocol, list(images.values()))) is None:
                 scored.missing[(cell.label, dataset)] = "no image this protocol scores"
             else:
                 scored.results[(cell.label, dataset)] = result
     return scored
 
 
-def _dataset_counts(cells: Sequence[Cell], protocol: Protocol, truth: GroundTruth) -> list[list[Counts] | str]:
-    """Per cell the counts of its scored images in record order, or why its maps cannot be scored. Images are taken
-    one at a time, each mask read once for all cells; authentic images are read only where the protocol uses them
-    (their mask is empty: no file is decoded for it)."""
+def _dataset_counts(cells: Sequence[Cell], protocol: Protocol, truth: GroundTruth) -> list[dict[str, Counts] | str]:
+    """Per cell the counts of its scored images by id in record order, or why its maps cannot be scored. Images are
+    taken one at a time, each mask read once for all cells; authentic images are read only where the protocol uses
+    them (their mask is empty: no file is decoded for it)."""
     if not cells:
         return []
     dataset, digest = scored_copy(cells)
@@ -112,7 +112,8 @@ def _dataset_counts(cells: Sequence[Cell], protocol: Protocol, truth: GroundTrut
                 continue
             counts[index][image_id] = image_counts(levels, mask, protocol, record.label == "tampered")
     return [
-        c if isinstance(c, str) else [c[r.image_id] for r in records] for c, records in zip(counts, wanted, strict=True)
+        c if isinstance(c, str) else {r.image_id: c[r.image_id] for r in records}
+        for c, records in zip(counts, wanted, strict=True)
     ]
 
 
@@ -157,3 +158,19 @@ def explanation(
         rows.append(row)
         why += [f"{protocol.name} on {dataset}: {reason}" for (_, dataset), reason in scored.missing.items()]
     return pd.DataFrame(rows), why
+
+
+def protocol_image_values(
+    board: Leaderboard, protocol: Protocol, truth: GroundTruth
+) -> dict[tuple[str, str], dict[str, tuple[float, float | None]]]:
+    """(label, dataset) → image id → (primary, secondary) under a per-image protocol: what ``compare`` pairs."""
+    values = {}
+    for dataset in [d for d in board.datasets if d not in board.missing]:
+        cells = [c for c in board.cells if c.dataset == dataset]
+        for cell, images in zip(cells, _dataset_counts(cells, protocol, truth), strict=True):
+            if isinstance(images, str) or not images:
+                continue
+            primary, secondary = image_values(protocol, list(images.values()))
+            second = [None] * len(primary) if secondary is None else secondary.tolist()
+            values[(cell.label, dataset)] = dict(zip(images, zip(primary.tolist(), second, strict=True), strict=True))
+    return values

@@ -10,9 +10,11 @@ from rich.table import Table
 
 from forgebench.analysis import compare as comparing
 from forgebench.analysis import leaderboard
+from forgebench.analysis.protocol_board import protocol_image_values
 from forgebench.cli.common import (
     BootstrapSeedOption,
     CatalogOption,
+    DataRootOption,
     DatasetOption,
     LevelOption,
     OutOption,
@@ -28,7 +30,10 @@ from forgebench.cli.common import (
 )
 from forgebench.cli.fit import print_fitted
 from forgebench.cli.jobs import dataset_names, one_perturbation, stored_results
+from forgebench.cli.protocols import ProtocolsOption, protocols_from
+from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.store import Store
+from forgebench.plugin.suggest import unknown_name
 from forgebench.render.markdown import fmt
 from forgebench.render.tables import describe_comparison, p_text, write_comparison
 
@@ -44,8 +49,13 @@ def compare(
     level: LevelOption = 0.95,
     resamples: ResamplesOption = 10_000,
     bootstrap_seed: BootstrapSeedOption = 0,
+    protocol: Annotated[
+        str | None, typer.Option(help="Compare per-image values under a named protocol (re-scored from the maps).")
+    ] = None,
+    protocols: ProtocolsOption = None,
     out: OutOption = None,
     results: ResultsOption = None,
+    data_root: DataRootOption = None,
     catalog: CatalogOption = None,
 ) -> None:
     """Paired comparison of A and B on the images both scored: difference per dataset and overall,
@@ -58,7 +68,13 @@ def compare(
     try:
         with Store(results_dir) as store:
             board = leaderboard.build(store, loaded, names, spec, seed)
-        result = comparing.compare(board, first, second, settings, metric)
+        values = None
+        if protocol is not None:
+            known = protocols_from(protocols)
+            if protocol not in known:
+                fail(unknown_name("protocol", protocol, known))
+            values = protocol_image_values(board, known[protocol], GroundTruth(loaded, data_root))
+        result = comparing.compare(board, first, second, settings, metric, values, protocol)
     except (LookupError, ValueError) as error:
         fail(str(error))
     print_fitted(_table(result))
@@ -66,7 +82,8 @@ def compare(
         console.print(escape(line), highlight=False)
     for dataset_name, why in result.unpaired.items():
         console.print(f"[yellow]{escape(dataset_name)}[/]: {escape(why)}", highlight=False)
-    console.print(f"[dim]{escape(describe_comparison(settings))} Perturbation: {escape(spec)}.[/]", highlight=False)
+    method = f"{describe_comparison(settings, protocol)} Perturbation: {spec}."
+    console.print(f"[dim]{escape(method)}[/]", highlight=False)
     written = write_comparison(result, out or results_dir)
     console.print("Written: " + ", ".join(str(p) for p in written), highlight=False)
 

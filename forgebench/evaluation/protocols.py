@@ -174,15 +174,29 @@ def score_dataset(protocol: Protocol, images: Sequence[Counts]) -> Result | None
         return None
     if protocol.aggregate == "pooled":
         return _pooled(protocol, used)
+    primary, secondary, level = _per_image(protocol, used)
+    threshold = math.nan if level is None else _threshold(level)
+    return Result(_mean(primary), None if secondary is None else _mean(secondary), len(used), threshold)
+
+
+def image_values(protocol: Protocol, images: Sequence[Counts]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per image (of those given, which must all be ones the protocol averages) its value under a per-image protocol,
+    at the threshold the protocol takes for the dataset: what a paired comparison compares."""
+    if protocol.aggregate == "pooled":
+        raise ValueError(f"protocol {protocol.name} pools pixels over a dataset: it has no value per image")
+    primary, secondary, _ = _per_image(protocol, images)
+    return primary, secondary
+
+
+def _per_image(protocol: Protocol, used: Sequence[Counts]) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """Each image's primary and secondary value, and the binarisation used (None: each image's best)."""
     curves = [_curves(protocol, c) for c in used]
     primary = np.array([curve[0] for curve in curves])
     secondary = np.array([curve[1] for curve in curves]) if protocol.metric == "f1-iou" else None
     if protocol.threshold == "best-per-image":
-        second = _mean(secondary.max(axis=1)) if secondary is not None else None
-        return Result(_mean(primary.max(axis=1)), second, len(used), math.nan)
+        return primary.max(axis=1), (None if secondary is None else secondary.max(axis=1)), None
     level = protocol.level if protocol.threshold == "fixed" else int(np.argmax(primary.mean(axis=0)))
-    second = _mean(secondary[:, level]) if secondary is not None else None
-    return Result(_mean(primary[:, level]), second, len(used), _threshold(level))
+    return primary[:, level], (None if secondary is None else secondary[:, level]), level
 
 
 def _pooled(protocol: Protocol, used: Sequence[Counts]) -> Result:

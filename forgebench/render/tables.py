@@ -169,7 +169,7 @@ def comparison_markdown(comparison: Comparison) -> str:
         "",
         *(f"- {line}" for line in comparison.verdicts()),
         *(f"- {dataset}: {why}." for dataset, why in comparison.unpaired.items()),
-        f"- {describe_comparison(comparison.settings)}",
+        f"- {describe_comparison(comparison.settings, comparison.protocol)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -182,9 +182,10 @@ def p_text(p_value: float) -> str:
     return "< 0.001" if p_value < 0.001 else f"{p_value:.3f}"
 
 
-def describe_comparison(settings: Settings) -> str:
+def describe_comparison(settings: Settings, protocol: str | None = None) -> str:
+    scored = f"under protocol {protocol} (re-scored from the stored maps)" if protocol else "at the fixed threshold 0.5"
     return (
-        f"Difference = mean over the images both scored of (A − B), at the fixed threshold 0.5; interval: "
+        f"Difference = mean over the images both scored of (A − B), {scored}; interval: "
         f"{settings.describe()} (paired, stratified by dataset for the {AVERAGE}); p: two-sided sign-flip "
         f"permutation test, Holm-adjusted over the datasets; significant where the adjusted p < {settings.alpha:g} "
         f"(the {AVERAGE} row is one test, not adjusted; intervals are not adjusted)."
@@ -194,7 +195,8 @@ def describe_comparison(settings: Settings) -> str:
 def write_comparison(comparison: Comparison, out_dir: Path) -> list[Path]:
     """``compare-<A>-vs-<B>.md`` and ``.csv`` (names made safe for file systems)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"compare-{comparison.a}-vs-{comparison.b}-{comparison.metric}")
+    under = f"-{comparison.protocol}" if comparison.protocol else ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"compare-{comparison.a}-vs-{comparison.b}-{comparison.metric}{under}")
     paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv"]
     paths[0].write_text(comparison_markdown(comparison), encoding="utf-8")
     comparison.frame().to_csv(paths[1], index=False)

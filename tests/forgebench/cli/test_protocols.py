@@ -48,3 +48,17 @@ def test_explain_puts_every_protocol_side_by_side_and_finds_the_reported_number(
     assert "clue" in verdict.split(", ")
     missing = cli("explain", "noi1", "--results", results)
     assert missing.exit_code == 2 and "no stored results of 'noi1'" in missing.output
+
+
+def test_compare_under_a_protocol_pairs_its_per_image_values(cli, results):
+    assert cli("leaderboard", "--protocol", "trufor", "--results", results).exit_code == 0
+    board = pd.read_csv(results / "leaderboard-trufor.csv").set_index("Detector")
+    shown = cli("compare", "ela", "all-forged", "--protocol", "trufor", "--resamples", "200", "--results", results)
+    assert shown.exit_code == 0, shown.output
+    assert "under protocol trufor (re-scored from the stored maps)" in " ".join(shown.output.split())
+    table = pd.read_csv(results / "compare-ela-vs-all-forged-f1-trufor.csv").set_index("dataset")
+    for dataset in ("syn-splice", "syn-copymove", "syn-removal"):
+        assert table.loc[dataset, "ela F1"] == pytest.approx(board.loc["ela", f"{dataset} F1"], abs=1e-12)
+        assert table.loc[dataset, "all-forged F1"] == pytest.approx(board.loc["all-forged", f"{dataset} F1"], abs=1e-12)
+    pooled = cli("compare", "ela", "all-forged", "--protocol", "pooled", "--results", results)
+    assert pooled.exit_code == 2 and "no value per image" in pooled.output
