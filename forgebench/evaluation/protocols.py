@@ -139,21 +139,23 @@ def _protocol(name: str, entry: object, origin: str) -> Protocol:
         raise ProtocolError(
             f"{where}: {error} (band needs erode and dilate)" if isinstance(error, KeyError) else str(error)
         ) from None
-    problems = [
-        "value must lie strictly between 0 and 1" if not 0 < protocol.value < 1 else "",
-        "band sizes must be odd whole numbers ≥ 1"
-        if protocol.band and any(k < 1 or k % 2 == 0 for k in protocol.band)
-        else "",
-        "authentic: pixels needs aggregate: pooled"
-        if protocol.authentic == "pixels" and protocol.aggregate != "pooled"
-        else "",
-        "aggregate: pooled takes authentic: excluded or pixels"
-        if protocol.aggregate == "pooled" and protocol.authentic == "zero"
-        else "",
-    ]
-    if problems := [p for p in problems if p]:
+    if problems := _inconsistencies(protocol):
         raise ProtocolError(f"{where}: {'; '.join(problems)}")
     return protocol
+
+
+def _inconsistencies(protocol: Protocol) -> list[str]:
+    """What makes a protocol's choices meaningless together (nothing when they make sense)."""
+    problems = []
+    if not 0 < protocol.value < 1:
+        problems.append("value must lie strictly between 0 and 1")
+    if protocol.band and any(size < 1 or size % 2 == 0 for size in protocol.band):
+        problems.append("band sizes must be odd whole numbers ≥ 1")
+    if protocol.authentic == "pixels" and protocol.aggregate != "pooled":
+        problems.append("authentic: pixels needs aggregate: pooled")
+    if protocol.aggregate == "pooled" and protocol.authentic == "zero":
+        problems.append("aggregate: pooled takes authentic: excluded or pixels")
+    return problems
 
 
 def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol, tampered: bool | None = None) -> Counts:
