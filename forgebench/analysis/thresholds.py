@@ -18,6 +18,7 @@ from forgebench.analysis.leaderboard import Cell
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import THRESHOLD
+from forgebench.evaluation.protocols import level_counts
 from forgebench.evaluation.store import Record
 
 LEVELS = 256
@@ -30,11 +31,8 @@ assert THRESHOLDS[FIXED] == THRESHOLD
 
 def f1_by_level(levels: np.ndarray, forged: np.ndarray) -> np.ndarray:
     """F1 of one tampered image at every binarisation ``level ≥ j`` (j = 0…255) of a uint8 map."""
-    per_level_all = np.bincount(levels.ravel(), minlength=LEVELS)
-    per_level_forged = np.bincount(levels[forged], minlength=LEVELS)
-    predicted = np.cumsum(per_level_all[::-1])[::-1]
-    true_positive = np.cumsum(per_level_forged[::-1])[::-1]
-    return 2 * true_positive / (predicted + int(forged.sum()))
+    true_positive, false_positive = level_counts(levels, forged)
+    return (2 * true_positive / (true_positive + false_positive + int(forged.sum())))[:LEVELS]
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ from forgebench.cli.common import (
     errors,
     fail,
 )
-from forgebench.cli.detection import show_detection, show_strata
 from forgebench.cli.jobs import (
     dataset_names,
     execute,
@@ -52,6 +51,7 @@ from forgebench.cli.jobs import (
     stored_results,
 )
 from forgebench.cli.protocols import ProtocolsOption, protocols_from, show_protocol
+from forgebench.cli.views import show_detection, show_strata
 from forgebench.data import paths
 from forgebench.data.catalog import CatalogError
 from forgebench.data.manifest import DatasetMissingError, build_manifest

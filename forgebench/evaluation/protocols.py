@@ -158,14 +158,20 @@ def _inconsistencies(protocol: Protocol) -> list[str]:
     return problems
 
 
+def level_counts(
+    levels: np.ndarray, forged: np.ndarray, scored: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """TP and FP of a cached map at every binarisation ``level ≥ j``, j = 0…256, over the ``scored`` pixels (all)."""
+    inside, outside = (forged, ~forged) if scored is None else (forged & scored, ~forged & scored)
+    positive = np.bincount(levels[inside], minlength=LEVELS)
+    negative = np.bincount(levels[outside], minlength=LEVELS)
+    return np.r_[np.cumsum(positive[::-1])[::-1], 0], np.r_[np.cumsum(negative[::-1])[::-1], 0]
+
+
 def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol, tampered: bool | None = None) -> Counts:
     """Counts of one cached map (uint8 levels) against its mask, both at the size the protocol scores at; ``tampered``
     is the image's label (by default: whether the mask marks any pixel)."""
-    scored = _scored(forged, protocol.band)
-    positive = np.bincount(levels[forged & scored], minlength=LEVELS)
-    negative = np.bincount(levels[~forged & scored], minlength=LEVELS)
-    tp = np.r_[np.cumsum(positive[::-1])[::-1], 0]
-    fp = np.r_[np.cumsum(negative[::-1])[::-1], 0]
+    tp, fp = level_counts(levels, forged, _scored(forged, protocol.band))
     return Counts(tp, fp, int(tp[0]), int(fp[0]), bool(forged.any()) if tampered is None else tampered)
 
 
@@ -242,9 +248,10 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def _scored(forged: np.ndarray, band: tuple[int, int] | None) -> np.ndarray:
+def _scored(forged: np.ndarray, band: tuple[int, int] | None) -> np.ndarray | None:
+    """The pixels outside the no-score band (None: every pixel)."""
     if band is None:
-        return np.ones(forged.shape, dtype=bool)
+        return None
     eroded = minimum_filter(forged, size=band[0])
     dilated = maximum_filter(forged, size=band[1])
     return eroded | ~dilated
