@@ -176,6 +176,26 @@ class Evaluation:
     manifest: dict[str, Any]
 
 
+BUSY_SECONDS = 120
+
+
+def _write_ahead_log(db: sqlite3.Connection, path: Path) -> None:
+    """Put the store in WAL mode (readers never block the writer), waiting for other processes opening it.
+
+    SQLite answers "database is locked" to this pragma without calling its busy handler while another connection
+    is switching the same new file, so processes that open one results folder together retry here.
+    """
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise sqlite3.OperationalError(f"{path}: {error}") from error
+            time.sleep(0.05)
+
+
 class Store:
     """Access to ``<results>/forgebench.sqlite``."""
 
@@ -183,8 +203,8 @@ class Store:
         results.mkdir(parents=True, exist_ok=True)
         self.results = results
         self.path = results / "forgebench.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=120)  # processes sharing a run wait for each other's commits
-        self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        self._db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)  # processes sharing a run wait for commits
+        _write_ahead_log(self._db, self.path)
         self._db.row_factory = sqlite3.Row
         self._prepare()
 

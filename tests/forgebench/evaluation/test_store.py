@@ -13,6 +13,7 @@ from builders import pairs_dataset
 
 from forgebench.analysis import leaderboard
 from forgebench.data.catalog import load_catalog
+from forgebench.evaluation import store as store_module
 from forgebench.evaluation.metrics import Confusion, ImageScore
 from forgebench.evaluation.store import (
     RECORD_COLUMNS,
@@ -123,3 +124,35 @@ def test_claims_split_images_between_holders_and_die_with_their_process(tmp_path
         assert store.claim(evaluation, ids, second, including_errors=True) == ["d/b.png", "d/c.png"]
         store.release(second)
         assert store._db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+
+
+class _Switching:
+    """A connection whose WAL switch reports ``answers`` in turn (an error message, or None for success)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = 0
+
+    def execute(self, sql):
+        assert sql == "PRAGMA journal_mode=WAL"
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if answer is not None:
+            raise sqlite3.OperationalError(answer)
+
+
+def test_the_wal_switch_waits_while_another_process_holds_the_new_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(store_module.time, "sleep", lambda seconds: None)
+    db = _Switching("database is locked", "database is locked", None)
+    store_module._write_ahead_log(db, tmp_path / "forgebench.sqlite")
+    assert db.calls == 3
+
+
+def test_the_wal_switch_names_the_file_for_any_other_error_and_gives_up_after_the_busy_time(monkeypatch, tmp_path):
+    monkeypatch.setattr(store_module.time, "sleep", lambda seconds: None)
+    with pytest.raises(sqlite3.OperationalError, match=r"forgebench\.sqlite: disk I/O error"):
+        store_module._write_ahead_log(_Switching("disk I/O error"), tmp_path / "forgebench.sqlite")
+    clock = iter([0.0, store_module.BUSY_SECONDS + 1])
+    monkeypatch.setattr(store_module.time, "monotonic", lambda: next(clock))
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        store_module._write_ahead_log(_Switching("database is locked"), tmp_path / "forgebench.sqlite")
