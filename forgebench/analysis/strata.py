@@ -1,15 +1,18 @@
 """Results by kind: per detector, the mean F1 of the tampered images in each stratum, pooled over the datasets.
 
-Strata: the manipulation type the catalog declares (``kinds``: by file-name prefix, or one kind for a whole dataset;
-"undeclared" otherwise), the forged-area fraction, the image size and the file format. Area and size come from the
-stored records (forged pixels = TP + FN at the ground truth's size), so no file is read. Each stratum shows its
-image count; strata with fewer than :data:`FEW` images are marked, never hidden.
+Strata: the manipulation type (recorded per image in a prepared copy's ``kinds.csv``, e.g. from NIST16's reference
+CSV; else the catalog's ``kinds``: by file-name prefix, or one kind for a whole dataset; "undeclared" otherwise), the
+forged-area fraction, the image size and the file format. Area and size come from the stored records (forged
+pixels = TP + FN at the ground truth's size), so no file is read. Each stratum shows its image count; strata with
+fewer than :data:`FEW` images are marked, never hidden.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import PurePosixPath
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -24,11 +27,14 @@ AREA_BINS = (0.0, 0.01, 0.05, 0.15, 0.30, 1.0)
 SIZE_BINS = (0.0, 0.5, 1.0, 2.0, 4.0, float("inf"))
 """Image size bins in megapixels."""
 STRATA = ("kind", "area", "size", "format")
+NONE: Mapping[str, str] = MappingProxyType({})
 
 
-def stratum(by: str, record: Record, dataset: str, catalog: Catalog) -> str:
-    """The stratum of one scored tampered image."""
+def stratum(by: str, record: Record, dataset: str, catalog: Catalog, recorded: Mapping[str, str] = NONE) -> str:
+    """The stratum of one scored tampered image; ``recorded``: image id → kind from the prepared copies."""
     if by == "kind":
+        if record.image_id in recorded:
+            return recorded[record.image_id]
         name = PurePosixPath(record.image_id).name
         kinds = catalog.datasets[dataset].kinds if dataset in catalog.datasets else ()
         return next((kind for prefix, kind in kinds if name.startswith(prefix)), "undeclared")
@@ -42,13 +48,16 @@ def stratum(by: str, record: Record, dataset: str, catalog: Catalog) -> str:
     raise ValueError(f"unknown stratum {by!r}; strata: {', '.join(STRATA)}")
 
 
-def strata_table(board: Leaderboard, by: str, catalog: Catalog) -> tuple[pd.DataFrame, dict[str, int]]:
+def strata_table(
+    board: Leaderboard, by: str, catalog: Catalog, recorded: Mapping[str, str] = NONE
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Rows = detectors, columns = strata (mean F1 of their tampered images); and the image count of each stratum
     (the largest over detectors, as the leaderboard's weights)."""
     values: dict[tuple[str, str], list[float]] = {}
     for cell in board.cells:
         for record in cell.tampered():
-            values.setdefault((cell.label, stratum(by, record, cell.dataset, catalog)), []).append(record.scored.f1)
+            name = stratum(by, record, cell.dataset, catalog, recorded)
+            values.setdefault((cell.label, name), []).append(record.scored.f1)
     order = sorted({s for _, s in values}, key=lambda s: _sort_key(by, s))
     counts = {s: max(len(v) for (_, name), v in values.items() if name == s) for s in order}
     rows = [{"Detector": label, **{s: _mean(values.get((label, s))) for s in order}} for label in board.labels()]

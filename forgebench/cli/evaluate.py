@@ -182,7 +182,7 @@ def leaderboard(
     with Store(results_dir) as store:
         board = boards.build(store, loaded, names, spec, seed)
     if by.value in STRATA:
-        show_strata(board, by.value, loaded, out or results_dir)
+        show_strata(board, by.value, loaded, data_root, out or results_dir)
         return
     if task is Task.detection:
         if image_score not in RULES:

@@ -11,9 +11,10 @@ from rich.table import Table
 from forgebench.analysis.detection_board import HEADERS, METRICS, DetectionBoard
 from forgebench.analysis.leaderboard import Leaderboard
 from forgebench.analysis.strata import FEW, strata_table
-from forgebench.cli.common import console
+from forgebench.cli.common import console, fail
 from forgebench.cli.fit import print_fitted
 from forgebench.data.catalog import Catalog
+from forgebench.data.kinds import KindsError, read_kinds
 from forgebench.render.markdown import fmt, interval_text
 from forgebench.render.views import counted_headers, detection_notes, strata_note, write_view
 
@@ -38,9 +39,16 @@ def show_detection(board: DetectionBoard, out_dir: Path) -> None:
     console.print("Written: " + ", ".join(map(str, written)))
 
 
-def show_strata(board: Leaderboard, by: str, catalog: Catalog, out_dir: Path) -> None:
+def show_strata(board: Leaderboard, by: str, catalog: Catalog, data_root: Path | None, out_dir: Path) -> None:
     """Mean F1 per stratum (image counts in the header, strata with few images marked *), and its files."""
-    frame, counts = strata_table(board, by, catalog)
+    recorded: dict[str, str] = {}
+    if by == "kind":
+        for spec in (catalog.datasets[d] for d in board.datasets if d in catalog.datasets):
+            try:
+                recorded |= read_kinds(spec, data_root)
+            except KindsError as error:
+                fail(str(error))
+    frame, counts = strata_table(board, by, catalog, recorded)
     table = Table(title=f"Mean F1 of the tampered images by {by}, pooled over {', '.join(board.datasets)}")
     table.add_column("Detector", style="bold", overflow="fold")
     for stratum, n in counts.items():

@@ -204,6 +204,11 @@ def _dataset_spec(name: str, entry: dict[str, Any], origin: str, layouts: dict[s
             f"{where}: an entry with variants is read in the form prepare writes; drop its {', '.join(own_rules)} "
             "(or its variants, to read the files as they lie)"
         )
+    if isinstance(entry.get("pairs_csv"), dict) and entry["pairs_csv"].get("kinds"):
+        raise CatalogError(
+            f"{where}: pairs_csv kinds are read by datasets prepare (a variant's pair list); name a dataset read as "
+            "it lies by file-name prefix with the entry's own 'kinds'"
+        )
     if not own_rules:
         entry = {**PREPARED_FORM, **entry}
     masks = entry.get("masks") or {}

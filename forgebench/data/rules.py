@@ -44,6 +44,9 @@ class CsvPairs:
     sep: str = ","
     where: tuple[tuple[str, str], ...] = ()
     relative_to: str = "."
+    kinds: tuple[tuple[str, str], ...] = ()
+    """(column, kind): a row whose column says yes (Y, yes, 1, true) is of that kind (NIST16's
+    ``IsManipulationType…`` columns); read by ``datasets prepare`` into the prepared copy's ``kinds.csv``."""
 
 
 def file_rule(entry: dict[str, Any] | None, patterns_key: str) -> FileRule | None:
@@ -60,7 +63,8 @@ def csv_pairs(entry: dict[str, Any] | None) -> CsvPairs | None:
     if not entry:
         return None
     where = tuple((str(k), str(v)) for k, v in (entry.get("where") or {}).items())
-    return CsvPairs(**{k: v for k, v in entry.items() if k != "where"}, where=where)
+    kinds = tuple((str(k), str(v)) for k, v in (entry.get("kinds") or {}).items())
+    return CsvPairs(**{k: v for k, v in entry.items() if k not in ("where", "kinds")}, where=where, kinds=kinds)
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:

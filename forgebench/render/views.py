@@ -57,7 +57,10 @@ def detection_notes(board: DetectionBoard) -> list[str]:
 def strata_note(by: str) -> str:
     note = f"* fewer than {FEW} tampered images: shown, but its mean moves a lot with a few images."
     if by == "kind":
-        note += " Kinds come from the catalog's `kinds` (file-name prefixes); 'undeclared' where it names none."
+        note += (
+            " Kinds come from a prepared copy's kinds.csv (NIST16: its reference CSV), else the catalog's `kinds`"
+            " (file-name prefixes); 'undeclared' where neither names one."
+        )
     return note
 
 

@@ -24,6 +24,7 @@ from forgebench.data import paths
 from forgebench.data.catalog import DatasetSpec
 from forgebench.data.decode import DecodeError, Mask, MaskRule, image_size, looks_inverted, read_mask
 from forgebench.data.exclusions import ExclusionError, exclusion_record, read_exclusions
+from forgebench.data.kinds import write_kinds
 from forgebench.data.lock import Lock, LockError, file_sha256, pixels_digest, read_lock, record_in_index, write_lock
 from forgebench.data.manifest import dataset_root
 from forgebench.data.prepare.plan import Pair, Plan, PrepareError, choose_variant, plan_pairs, resolve_options
@@ -76,6 +77,7 @@ def prepare(
             raise PrepareError(f"{used[0]} is in several downloads ({', '.join(map(str, clashes[used[0]]))})")
         how = _lay_out(plan, materialise(wanted, work / "staging"), work)
         shutil.rmtree(work / "staging")
+        _record_kinds(plan, work)
         lock = _lock(spec, plan, sources, work)
         write_lock(work, lock)
         _swap_in(work, root)
@@ -189,6 +191,15 @@ def _write_mask(
     path = work / "masks" / f"{PurePosixPath(pair.name).stem}.png"
     Image.fromarray(forged.astype(np.uint8) * 255).save(path)
     return True
+
+
+def _record_kinds(plan: Plan, work: Path) -> None:
+    """Write ``kinds.csv`` where the pair list names kinds; tampered images it names none for are recorded."""
+    if not (plan.variant.pairs_csv and plan.variant.pairs_csv.kinds):
+        return
+    laid_out = [p for p in plan.pairs if p.label == "tampered" and (work / p.name).exists()]
+    plan.fix("kind", "none named", [p.name for p in laid_out if not p.kind])
+    write_kinds(work, {p.name: p.kind for p in laid_out if p.kind})
 
 
 def _place(path: Path, users: bool, target: Path) -> str:

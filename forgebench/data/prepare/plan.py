@@ -31,6 +31,8 @@ class Pair:
     masks: list[str]
     label: str
     name: str
+    kind: str = ""
+    """The manipulation kind the download's pair list names ("" where it names none)."""
 
 
 @dataclass
@@ -157,7 +159,7 @@ def _csv_pairs(rule: CsvPairs, files: list[str], text: str) -> list[Pair]:
     listed = [name for name in files if glob_regex(rule.file).fullmatch(name)]
     base = posixpath.normpath(posixpath.join(posixpath.dirname(listed[0]), rule.relative_to))
     rows = list(csv.DictReader(io.StringIO(text), delimiter=rule.sep))
-    for column in (rule.image, rule.mask, *(k for k, _ in rule.where)):
+    for column in (rule.image, rule.mask, *(k for k, _ in rule.where), *(k for k, _ in rule.kinds)):
         if rows and column not in rows[0]:
             raise PrepareError(f"pair list {listed[0]} has no column {column!r}")
     present, pairs, absent = set(files), [], []
@@ -168,10 +170,15 @@ def _csv_pairs(rule: CsvPairs, files: list[str], text: str) -> list[Pair]:
         image, mask = (_joined(base, image), _joined(base, mask) if mask else "")
         absent += [path for path in (image, mask) if path and path not in present]
         label = "tampered" if mask or rule.where else "authentic"  # a filtered list holds only tampered images
-        pairs.append(Pair(image, [mask] if mask else [], label, ""))
+        kind = "+".join(kind for column, kind in rule.kinds if (row[column] or "").strip().lower() in YES)
+        pairs.append(Pair(image, [mask] if mask else [], label, "", kind))
     if absent:
         raise PrepareError(f"pair list {listed[0]} names {len(absent)} files not in the download, e.g. {absent[0]}")
     return pairs
+
+
+YES = {"y", "yes", "1", "true"}
+"""How a pair list's kind column says that a row is of its kind."""
 
 
 def _joined(base: str, path: str) -> str:

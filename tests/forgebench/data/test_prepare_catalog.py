@@ -21,6 +21,7 @@ from PIL import Image
 
 from forgebench.data.catalog import load_catalog
 from forgebench.data.decode import read_mask
+from forgebench.data.kinds import KINDS_NAME, read_kinds
 from forgebench.data.lock import verify
 from forgebench.data.manifest import build_manifest
 from forgebench.data.prepare import PrepareError, prepare
@@ -102,10 +103,11 @@ def nist16(root: Path) -> list[str]:
     mask(top, "reference/manipulation/mask/NC2016_9999.png", value=0, background=255)  # black = manipulated
     image(top, "probe/NC2016_0003.jpg", 3)
     (top / "reference/manipulation/NC2016-manipulation-ref.csv").write_text(
-        "TaskID|ProbeFileID|ProbeFileName|ProbeMaskFileName|IsTarget\n"
-        "manipulation|NC2016_0001|probe/NC2016_0001.jpg|reference/manipulation/mask/NC2016_9999.png|Y\n"
-        "manipulation|NC2016_0002|probe/NC2016_0002.jpg||N\n"
-        "manipulation|NC2016_0003|probe/NC2016_0003.jpg||Y\n",  # a target without a mask: unmasked, not authentic
+        "TaskID|ProbeFileID|ProbeFileName|ProbeMaskFileName|IsTarget|"
+        "IsManipulationTypeRemoval|IsManipulationTypeSplice|IsManipulationTypeCopyClone\n"
+        "manipulation|NC2016_0001|probe/NC2016_0001.jpg|reference/manipulation/mask/NC2016_9999.png|Y|N|Y|N\n"
+        "manipulation|NC2016_0002|probe/NC2016_0002.jpg||N|N|N|N\n"
+        "manipulation|NC2016_0003|probe/NC2016_0003.jpg||Y|Y|N|N\n",  # a target without a mask: unmasked
         encoding="utf-8",
     )
     return ["NC2016_Test0613"]
@@ -304,11 +306,39 @@ def test_prepare_reads_the_published_layout(tmp_path, case):
             if expected is not None:
                 np.testing.assert_array_equal(forged, expected, err_msg=sample.image_id)
     assert manifest.lock is not None and manifest.lock.digest == done.lock.digest
-    assert set(done.lock.files) == {
+    assert set(done.lock.files) - {KINDS_NAME} == {
         p.relative_to(manifest.root).as_posix() for s in manifest.samples for p in (s.image, s.mask) if p
     }
+    assert (KINDS_NAME in done.lock.files) == (case.dataset == "nist16")
     assert verify(done.lock, manifest.root) == {}
     assert {p: p.read_bytes() for p in (tmp_path / "downloads").rglob("*") if p.is_file()} == before
+
+
+def test_nist16_kinds_come_from_the_reference_csv_into_the_locked_kinds_file(tmp_path):
+    """Each target's kind is read from the IsManipulationType columns; one naming none is recorded as a finding,
+    and the kinds file is verified like every other file of the copy."""
+    top = tmp_path / "downloads"
+    nist16(top)
+    image(top / "NC2016_Test0613", "probe/NC2016_0004.jpg", 4)
+    image(top / "NC2016_Test0613", "probe/NC2016_0005.jpg", 5)
+    for n in (4, 5):
+        mask(top / "NC2016_Test0613", f"reference/manipulation/mask/NC2016_990{n}.png", value=0, background=255)
+    listing = top / "NC2016_Test0613/reference/manipulation/NC2016-manipulation-ref.csv"
+    listing.write_text(
+        listing.read_text(encoding="utf-8")
+        + "manipulation|NC2016_0004|probe/NC2016_0004.jpg|reference/manipulation/mask/NC2016_9904.png|Y|Y|N|Y\n"
+        + "manipulation|NC2016_0005|probe/NC2016_0005.jpg|reference/manipulation/mask/NC2016_9905.png|Y|N|N|N\n",
+        encoding="utf-8",
+    )
+    spec = CATALOG.dataset("nist16")
+    done = prepare(spec, [top / "NC2016_Test0613"], tmp_path / "data")
+    assert read_kinds(spec, tmp_path / "data") == {
+        "nist16/images/NC2016_0001.jpg": "splice",
+        "nist16/images/NC2016_0004.jpg": "removal+copymove",
+    }
+    assert {"fix": "kind", "action": "none named", "files": ["images/NC2016_0005.jpg"]} in done.lock.fixes
+    (done.root / KINDS_NAME).write_text("image,kind\nimages/NC2016_0005.jpg,splice\n", encoding="utf-8")
+    assert verify(done.lock, done.root) == {"changed": [KINDS_NAME]}
 
 
 def test_a_download_without_masks_is_named_as_such(tmp_path):
