@@ -151,13 +151,41 @@ def explanation(
     rows, why = [], []
     for protocol in protocols.values():
         scored = protocol_board(own, protocol, truth)
-        row: dict[str, object] = {"Protocol": protocol.name}
+        row: dict[str, object] = {"Protocol": protocol.name, "metric": "MCC" if protocol.metric == "mcc" else "F1"}
         row |= {d: (r.primary if (r := scored.results.get((label, d))) else None) for d in scored.datasets}
         row["Average"] = scored.average(label)
         row["averaged"] = scored.average_name.split()[0].lower()
         rows.append(row)
         why += [f"{protocol.name} on {dataset}: {reason}" for (_, dataset), reason in scored.missing.items()]
     return pd.DataFrame(rows), why
+
+
+def explained_datasets(frame: pd.DataFrame) -> list[str]:
+    """The dataset columns of an :func:`explanation`."""
+    return [c for c in frame.columns if c not in ("Protocol", "metric", "Average", "averaged")]
+
+
+def reported_matches(
+    frame: pd.DataFrame, reported: dict[str, float], tolerance: float, metric: str | None = None
+) -> pd.DataFrame:
+    """Which protocols explain reported values: per reported value (a dataset's, or ``"Average"``), the protocols of
+    ``frame`` (an :func:`explanation`, only those of ``metric`` where given) whose value lies within ``tolerance``,
+    and the closest one with its value. An average is compared only for protocols that scored every dataset."""
+    if metric is not None:
+        frame = frame[frame["metric"] == metric]
+    complete = frame[explained_datasets(frame)].notna().all(axis=1)
+    rows = []
+    for column, value in reported.items():
+        values = (frame[column].where(complete) if column == "Average" else frame[column]).astype(float)
+        distance = pd.Series((values - value).abs().to_numpy(), index=frame["Protocol"]).dropna()
+        closest = distance.idxmin() if len(distance) else None
+        rows.append({
+            "Reported": column, "value": value,
+            f"within {tolerance:g}": ", ".join(distance.index[distance <= tolerance]) or "none",
+            "closest": closest,
+            "its value": None if closest is None else float(frame.set_index("Protocol").at[closest, column]),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def protocol_image_values(

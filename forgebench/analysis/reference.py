@@ -4,12 +4,21 @@
 and the reported image-count-weighted averages), shipped as ``clue_tables.yaml``. ``mvssnet-readme`` is the pixel F1
 at 0.5 that MVSS-Net's authors publish for their CASIA v2-trained models (``mvssnet_tables.yaml``; F1 only, no
 average). A reported row that names a forgebench detector is compared with that detector's measured cells.
+
+A reviewer's own table is a YAML file in the same shape, given by its path::
+
+    source: Their paper, Table 3
+    datasets: [casia1, columbia]
+    rows:
+      Their method: {detector: ela, f1: [0.61, 0.72], reported: {f1: 0.65, iou: 0.55}}
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -29,10 +38,11 @@ REFERENCES = {
 class ReportedRow:
     method: str
     detector: str | None
-    f1: dict[str, float]
-    iou: dict[str, float]
+    f1: dict[str, float | None]
+    """None where the source reports no value."""
+    iou: dict[str, float | None]
     """Empty where the source reports F1 only."""
-    average: tuple[float, float] | None
+    average: tuple[float, float | None] | None
     """The reported weighted-average (F1, IoU), where the source gives one."""
 
 
@@ -72,7 +82,8 @@ class Reference:
                 record: dict[str, object] = {"Detector": label, "reported as": row.method}
                 for dataset in self.datasets:
                     measured = wide.at[label, f"{dataset} F1"] if f"{dataset} F1" in wide.columns else None
-                    record[f"{dataset} ΔF1"] = None if pd.isna(measured) else float(measured) - row.f1[dataset]
+                    unknown = pd.isna(measured) or row.f1[dataset] is None
+                    record[f"{dataset} ΔF1"] = None if unknown else float(measured) - row.f1[dataset]
                 complete = same_datasets and wide.at[label, "datasets"] == len(self.datasets)
                 if row.average:
                     average = float(wide.at[label, f"{AVERAGE} F1"]) - row.average[0] if complete else None
@@ -82,21 +93,38 @@ class Reference:
         return pd.DataFrame(records)
 
 
+class ReferenceError(LookupError):
+    """A reference table that cannot be read; the message names it."""
+
+
 def load_reference(name: str) -> Reference:
-    """A named reference table; an unknown name raises ``LookupError`` with the close names."""
-    if name not in REFERENCES:
-        raise LookupError(unknown_name("reference", name, REFERENCES))
-    file, table, source = REFERENCES[name]
-    data = yaml.safe_load(resources.files("forgebench.analysis").joinpath(file).read_text("utf-8"))
-    datasets = tuple(data[table]["datasets"])
+    """A named reference table, or a YAML file of one (see the module docstring). An unknown name raises
+    :class:`ReferenceError` with the close names; a file that does not fit says where."""
+    if name in REFERENCES:
+        file, table, source = REFERENCES[name]
+        data = yaml.safe_load(resources.files("forgebench.analysis").joinpath(file).read_text("utf-8"))
+        return _reference(name, source, data[table])
+    path = Path(name).expanduser()
+    if path.suffix not in (".yaml", ".yml"):
+        raise ReferenceError(unknown_name("reference", name, REFERENCES) + " (or give a .yaml file of your own)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _reference(path.name, str(data.get("source") or path), data)
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
+        why = f"no key {error}" if isinstance(error, KeyError) else str(error)
+        raise ReferenceError(f"{path}: not a reference table ({why}); see `forgebench leaderboard --help`") from None
+
+
+def _reference(name: str, source: str, table: dict[str, Any]) -> Reference:
+    datasets = tuple(table["datasets"])
     rows = tuple(
         ReportedRow(
-            method=method,
+            method=str(method),
             detector=row.get("detector"),
             f1=dict(zip(datasets, row["f1"], strict=True)),
             iou=dict(zip(datasets, row["iou"], strict=True)) if "iou" in row else {},
-            average=(row["reported"]["f1"], row["reported"]["iou"]) if "reported" in row else None,
+            average=(row["reported"]["f1"], row["reported"].get("iou")) if "reported" in row else None,
         )
-        for method, row in data[table]["rows"].items()
+        for method, row in table["rows"].items()
     )
     return Reference(name=name, source=source, datasets=datasets, rows=rows)

@@ -139,7 +139,8 @@ def leaderboard(
         str | None,
         typer.Option(
             help="Show a paper's reported rows beside the measured ones, and the measured − reported F1 "
-            "of the detectors it reports on: clue-table1 (CLUE's Table 1) or mvssnet-readme (MVSS-Net's own F1)."
+            "of the detectors it reports on: clue-table1 (CLUE's Table 1), mvssnet-readme (MVSS-Net's own F1), or a "
+            "YAML file of your own (source, datasets, rows: {method: {detector, f1: [...], reported: {f1}}})."
         ),
     ] = None,
     level: LevelOption = 0.95,

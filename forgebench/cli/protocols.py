@@ -6,16 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from forgebench.analysis import leaderboard as boards
-from forgebench.analysis.protocol_board import explanation, protocol_board
+from forgebench.analysis.protocol_board import explained_datasets, explanation, protocol_board, reported_matches
+from forgebench.analysis.reference import Reference, load_reference
 from forgebench.cli.common import (
     CatalogOption,
     DataRootOption,
     DatasetOption,
+    OutOption,
     ResultsOption,
     SuiteOption,
     catalog_from,
@@ -28,7 +31,7 @@ from forgebench.data.catalog import Catalog
 from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.protocols import Protocol, ProtocolError, load_protocols
 from forgebench.evaluation.store import Store
-from forgebench.render.markdown import fmt
+from forgebench.render.markdown import fmt, markdown_table
 from forgebench.render.views import protocol_notes, write_view
 
 ProtocolsOption = Annotated[
@@ -48,12 +51,7 @@ def show_protocol(board: boards.Leaderboard, protocol: Protocol, catalog: Catalo
     """Print the board re-scored under ``protocol`` and write ``leaderboard-<protocol>.md`` / ``.csv``."""
     scored = protocol_board(board, protocol, GroundTruth(catalog, data_root))
     frame = scored.wide()
-    table = Table(title=f"Leaderboard under protocol {protocol.name}: {protocol.title}")
-    for column in frame.columns:
-        table.add_column(str(column), justify="left" if column == "Detector" else "right")
-    for row in frame.itertuples(index=False):
-        table.add_row(escape(str(row[0])), *(fmt(v) for v in row[1:]))
-    print_fitted(table)
+    _print_frame(f"Leaderboard under protocol {protocol.name}: {protocol.title}", frame)
     notes = protocol_notes(scored)
     for line in notes:
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
@@ -69,34 +67,83 @@ def explain(
     reported: Annotated[
         float | None, typer.Option(help="A published average to explain: which protocols come within --tolerance.")
     ] = None,
-    tolerance: Annotated[float, typer.Option(help="How close a protocol must come to --reported.")] = 0.01,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="A reference table (clue-table1, mvssnet-readme, or a YAML file of your own; see leaderboard "
+            "--reference): explain each F1 it reports for this detector, dataset by dataset and the average."
+        ),
+    ] = None,
+    tolerance: Annotated[float, typer.Option(help="How close a protocol must come to a reported value.")] = 0.01,
     protocols: ProtocolsOption = None,
+    out: OutOption = None,
     results: ResultsOption = None,
     data_root: DataRootOption = None,
     catalog: CatalogOption = None,
 ) -> None:
-    """One detector's stored maps scored under every protocol, side by side (no detector is called)."""
+    """One detector's stored maps scored under every protocol, side by side (no detector is called); with a reported
+    number, which protocols come close to it. Writes explain-<label>.md/.csv."""
     loaded = catalog_from(catalog)
     known = protocols_from(protocols)
-    with Store(stored_results(results)) as store:
+    try:
+        table = load_reference(reference) if reference else None
+    except LookupError as error:
+        fail(str(error))
+    results_dir = stored_results(results)
+    with Store(results_dir) as store:
         board = boards.build(store, loaded, dataset_names(loaded, suite, dataset))
-    labels = [c.label for c in board.cells if detector in (c.label, c.detector)]
-    if not labels:
+    cells = {c.label: c.detector for c in board.cells if detector in (c.label, c.detector)}
+    if not cells:
         fail(f"no stored results of {detector!r} (labels: {', '.join(board.labels()) or 'none'})")
+    if table is not None and not any(row.detector in cells.values() for row in table.rows):
+        named = ", ".join(sorted({row.detector for row in table.rows if row.detector})) or "none"
+        fail(f"{table.source} reports no row on {detector!r} (its rows name the detectors: {named})")
     truth = GroundTruth(loaded, data_root)
-    for label in dict.fromkeys(labels):
+    for label, name in cells.items():
         frame, why = explanation(board, label, known, truth)
-        title = f"{label} under every protocol"
-        table = Table(title=title)
-        for column in frame.columns:
-            table.add_column(str(column), justify="left" if column == "Protocol" else "right")
-        for row in frame.itertuples(index=False):
-            table.add_row(str(row[0]), *(fmt(v) for v in row[1:]))
-        print_fitted(table)
-        for line in why:
-            console.print(f"[dim]Not scored: {escape(line)}[/]", highlight=False)
-        if reported is not None:
-            near = frame[(frame["Average"] - reported).abs() <= tolerance]["Protocol"].tolist()
-            verdict = ", ".join(near) if near else "none"
-            console.print(f"Within {tolerance:g} of the reported {reported:g}: {verdict}.", highlight=False)
+        _print_frame(f"{label} under every protocol", frame)
+        notes = [f"Not scored: {line}" for line in why]
+        for line in notes:
+            console.print(f"[dim]{escape(line)}[/]", highlight=False)
+        for title, values, metric in _targets(frame, reported, table, name):
+            if not values:
+                console.print(f"{title}: none of the explained datasets is reported there.", highlight=False)
+                continue
+            matches = reported_matches(frame, values, tolerance, metric)
+            _print_frame(f"Which protocol gives {title}?", matches)
+            notes += [f"Which protocol gives {title}?", "", markdown_table(matches), ""]
+        title = f"{label} under every protocol (re-scored from the stored maps; no detector was called)"
+        written = write_view(out or results_dir, f"explain-{label.replace('/', '_')}", title, frame, notes)
+        console.print("Written: " + ", ".join(map(str, written)))
     console.print("[dim]Re-scored from the stored maps; no detector was called.[/]")
+
+
+def _targets(
+    frame: pd.DataFrame, reported: float | None, table: Reference | None, detector: str
+) -> list[tuple[str, dict[str, float], str | None]]:
+    """(title, reported values by dataset or "Average", the metric they are in) for each number to explain: one
+    given by hand (any metric), and each row of the reference on this detector (F1; its average only where the
+    explained datasets are the reference's)."""
+    targets: list[tuple[str, dict[str, float], str | None]] = []
+    if reported is not None:
+        targets.append((f"the reported {reported:g}", {"Average": reported}, None))
+    datasets = explained_datasets(frame)
+    for row in table.rows if table is not None else ():
+        if row.detector != detector:
+            continue
+        values = {d: v for d in datasets if (v := row.f1.get(d)) is not None}
+        if row.average and set(datasets) == set(table.datasets):
+            values["Average"] = row.average[0]
+        targets.append((f"{row.method}'s F1 in {table.source}", values, "F1"))
+    return targets
+
+
+def _print_frame(title: str, frame: pd.DataFrame) -> None:
+    """A table on screen: numbers right-aligned, text left."""
+    table = Table(title=title)
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(escape(fmt(v)) for v in row))
+    print_fitted(table)

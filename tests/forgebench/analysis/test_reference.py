@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from forgebench.analysis import leaderboard
@@ -78,3 +81,39 @@ def test_mvssnet_readme_reports_f1_only_and_its_gaps_have_no_average(tmp_path, s
         scores(store, "mvssnet", "nist16", [0.7])
         elsewhere = leaderboard.build(store, load_catalog(), ["nist16"])
     assert readme.gaps(elsewhere).empty  # measured on no dataset the table reports
+
+
+def test_a_table_of_ones_own_is_read_from_yaml_and_a_gap_skips_what_it_does_not_report(tmp_path, scores):
+    table = tmp_path / "mine.yaml"
+    table.write_text(
+        "source: A paper, Table 3\ndatasets: [casia1, columbia]\n"
+        "rows:\n  Mine: {detector: ela, f1: [0.61, null], reported: {f1: 0.6}}\n",
+        encoding="utf-8",
+    )
+    mine = load_reference(str(table))
+    assert (mine.name, mine.source, mine.datasets) == ("mine.yaml", "A paper, Table 3", ("casia1", "columbia"))
+    assert mine.rows[0].f1 == {"casia1": 0.61, "columbia": None} and mine.rows[0].average == (0.6, None)
+    with Store(tmp_path / "r") as store:
+        scores(store, "ela", "casia1", [0.5])
+        scores(store, "ela", "columbia", [0.7])
+        board = leaderboard.build(store, load_catalog(), ["casia1", "columbia"])
+    gaps = mine.gaps(board).set_index("Detector")
+    assert gaps.at["ela", "casia1 ΔF1"] == pytest.approx(0.5 - 0.61) and pd.isna(gaps.at["ela", "columbia ΔF1"])
+    table.write_text("datasets: [casia1]\nrows:\n  Mine: {f1: [0.1, 0.2]}\n", encoding="utf-8")
+    with pytest.raises(LookupError, match=r"mine\.yaml: not a reference table \(zip\(\) argument 2 is longer"):
+        load_reference(str(table))
+    with pytest.raises(LookupError, match=r"absent\.yaml: not a reference table"):
+        load_reference(str(tmp_path / "absent.yaml"))
+
+
+def test_the_readme_reference_example_loads(tmp_path):
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\nsource: Their paper, Table 3\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "theirs.yaml").write_text("source: Their paper, Table 3\n" + example, encoding="utf-8")
+    (row,) = load_reference(str(tmp_path / "theirs.yaml")).rows
+    assert (row.method, row.detector, row.f1, row.average) == (
+        "Their method",
+        "ela",
+        {"casia1": 0.61, "columbia": None},
+        (0.65, 0.55),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
 from forgebench.cli import jobs
 
@@ -44,10 +45,46 @@ def test_explain_puts_every_protocol_side_by_side_and_finds_the_reported_number(
     assert explained.exit_code == 0, explained.output
     for name in ("clue", "trufor", "imdlbenco", "pooled", "mediscore", "best-image", "best-dataset"):
         assert f"│ {name} " in explained.output
-    verdict = explained.output.split(f"Within 0.0001 of the reported {float(f'{clue:.4f}'):g}: ")[1].split(".\n")[0]
-    assert "clue" in verdict.split(", ")
+    table = pd.read_csv(results / "explain-ela.csv").set_index("Protocol")
+    assert table.at["clue", "Average"] == pytest.approx(clue, abs=1e-12)
+    assert table.at["mediscore", "metric"] == "MCC" and table.at["imdlbenco", "averaged"] == "unweighted"
+    verdict = _rows(results / "explain-ela.md", "Which protocol gives the reported")
+    assert verdict["Average"][1] == "clue" or verdict["Average"][1].startswith("clue, ")
     missing = cli("explain", "noi1", "--results", results)
     assert missing.exit_code == 2 and "no stored results of 'noi1'" in missing.output
+
+
+def _rows(markdown, heading: str) -> dict[str, list[str]]:
+    """The rows of the Markdown table that follows ``heading``: first cell → the other cells."""
+    section = markdown.read_text(encoding="utf-8").split(heading)[1].split("\n\n")[1]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines()[2:]]
+    return {row[0]: row[1:] for row in cells}
+
+
+def test_explain_finds_the_protocol_behind_each_number_of_a_reference_table(cli, results, tmp_path):
+    """A reviewer's table whose numbers are this run's under trufor, rounded to 4 places: every dataset and the
+    average are explained by trufor (and only by F1 protocols); a table without the detector is refused."""
+    assert cli("leaderboard", "--protocol", "trufor", "--results", results).exit_code == 0
+    trufor = pd.read_csv(results / "leaderboard-trufor.csv").set_index("Detector").loc["ela"]
+    datasets = ["syn-splice", "syn-copymove", "syn-removal"]
+    reference = tmp_path / "table.yaml"
+    reference.write_text(yaml.safe_dump({
+        "source": "A paper, Table 9", "datasets": datasets,
+        "rows": {"Their ELA": {
+            "detector": "ela", "f1": [round(float(trufor[f"{d} F1"]), 4) for d in datasets],
+            "reported": {"f1": round(float(trufor["Weighted Avg. F1"]), 4)},
+        }},
+    }), encoding="utf-8")  # fmt: skip
+    explained = cli("explain", "ela", "--reference", reference, "--tolerance", "0.0001", "--results", results)
+    assert explained.exit_code == 0, explained.output
+    verdict = _rows(results / "explain-ela.md", "Which protocol gives Their ELA's F1 in A paper, Table 9?")
+    assert list(verdict) == [*datasets, "Average"]
+    for dataset in datasets:
+        assert "trufor" in verdict[dataset][1].split(", ") and verdict[dataset][2] == "trufor", dataset
+        assert float(verdict[dataset][3]) == pytest.approx(trufor[f"{dataset} F1"], abs=5e-4)
+    assert "trufor" in verdict["Average"][1].split(", ")
+    other = cli("explain", "all-forged", "--reference", reference, "--results", results)
+    assert other.exit_code == 2 and "reports no row on 'all-forged'" in " ".join(other.output.split())
 
 
 def test_compare_under_a_protocol_pairs_its_per_image_values(cli, results):
