@@ -32,7 +32,7 @@ from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.protocols import Protocol, ProtocolError, load_protocols
 from forgebench.evaluation.store import Store
 from forgebench.render.markdown import fmt, markdown_table
-from forgebench.render.views import protocol_notes, write_view
+from forgebench.render.views import write_protocol_board, write_view
 
 ProtocolsOption = Annotated[
     list[Path] | None, typer.Option("--protocols", help="A YAML file of protocols of your own; repeatable.")
@@ -50,13 +50,10 @@ def show_protocol(board: boards.Leaderboard, protocol: Protocol, catalog: Catalo
                   out_dir: Path) -> None:  # fmt: skip
     """Print the board re-scored under ``protocol`` and write ``leaderboard-<protocol>.md`` / ``.csv``."""
     scored = protocol_board(board, protocol, GroundTruth(catalog, data_root))
-    frame = scored.wide()
+    frame, notes, written = write_protocol_board(scored, out_dir)
     _print_frame(f"Leaderboard under protocol {protocol.name}: {protocol.title}", frame)
-    notes = protocol_notes(scored)
     for line in notes:
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
-    title = f"forgebench leaderboard, protocol {protocol.name}"
-    written = write_view(out_dir, f"leaderboard-{protocol.name}", title, frame, notes)
     console.print("Written: " + ", ".join(map(str, written)))
 
 

@@ -1,6 +1,6 @@
-"""The static HTML report of one or several runs: leaderboard with intervals, robustness curves, F1 against
-threshold and per-dataset galleries. The page and its thumbnails and figures sit in one folder that opens
-from disk in a browser, with no server and no script.
+"""The static HTML report of one or several runs: leaderboard with intervals, the leaderboard re-scored under other
+protocols, robustness curves, F1 against threshold and per-dataset galleries. The page and its thumbnails and
+figures sit in one folder that opens from disk in a browser, with no server and no script.
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from forgebench.analysis import leaderboard, robustness
 from forgebench.analysis.bootstrap import Settings
+from forgebench.analysis.protocol_board import protocol_board
 from forgebench.analysis.thresholds import dataset_curves
 from forgebench.data.catalog import Catalog
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.grids import covering_grids
 from forgebench.evaluation.perturb import CLEAN
+from forgebench.evaluation.protocols import Protocol
 from forgebench.evaluation.store import Store
 from forgebench.evaluation.versions import package_versions
 from forgebench.render import gallery
 from forgebench.render.markdown import fmt, interval_text
 from forgebench.render.plots import robustness_plot, save_png, threshold_figure
 from forgebench.render.tables import protocol_lines, write_leaderboard, write_robustness
+from forgebench.render.views import write_protocol_board
 
 GALLERY_ERRORS = (OSError, ValueError, KeyError, TruthUnavailableError, cv2.error)
 
@@ -41,6 +44,8 @@ class PageSettings:
     bootstrap: Settings = field(default_factory=Settings)
     per_section: int = 4
     data_root: Path | None = None
+    protocols: tuple[Protocol, ...] = ()
+    """Protocols whose re-scored tables the page adds (each also written as ``leaderboard-<name>.md/.csv``)."""
 
 
 def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, settings: PageSettings) -> Path:
@@ -55,6 +60,7 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
         "perturbation": settings.perturbation,
         "leaderboard": _html(interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
         "protocol": protocol_lines(board),
+        "protocols": [_protocol(board, protocol, truth, out_dir) for protocol in settings.protocols],
         "robustness": _robustness(stores, catalog, board, out_dir, settings),
         "thresholds": _thresholds(board, truth, out_dir),
         "galleries": [_gallery(board, dataset, truth, out_dir, settings.per_section) for dataset in board.datasets],
@@ -88,6 +94,11 @@ def _robustness(
             }
         )
     return sections
+
+
+def _protocol(board: leaderboard.Leaderboard, protocol: Protocol, truth: GroundTruth, out_dir: Path) -> dict:
+    frame, notes, written = write_protocol_board(protocol_board(board, protocol, truth), out_dir)
+    return {"protocol": protocol, "table": _html(frame), "notes": notes, "files": [path.name for path in written]}
 
 
 def _thresholds(board: leaderboard.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:

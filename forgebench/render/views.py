@@ -24,6 +24,14 @@ def write_view(out_dir: Path, name: str, title: str, frame: pd.DataFrame, notes:
     return [markdown, csv]
 
 
+def write_protocol_board(scored: ProtocolBoard, out_dir: Path) -> tuple[pd.DataFrame, list[str], list[Path]]:
+    """``leaderboard-<protocol>.md/.csv``: the board's table and notes, returned with the files written."""
+    frame, notes = scored.wide(), protocol_notes(scored)
+    name = scored.protocol.name
+    return frame, notes, write_view(out_dir, f"leaderboard-{name}", f"forgebench leaderboard, protocol {name}", frame,
+                                    notes)  # fmt: skip
+
+
 def protocol_notes(scored: ProtocolBoard) -> list[str]:
     """What the protocol chose, where it is defined, the thresholds an oracle protocol picked, what was not scored."""
     protocol = scored.protocol

@@ -51,6 +51,31 @@ def test_report_writes_a_page_with_every_section(cli, tmp_path, scored):
     assert len(re.findall(r"<img ", page)) == 2 + 3 * 3 * 6  # two figures; the disputed rows repeat shown images
 
 
+def test_report_adds_the_leaderboard_under_other_protocols_as_the_leaderboard_gives_it(cli, tmp_path, scored):
+    catalog, results = scored
+    out = tmp_path / "page"
+    made = cli("report", results, "--out", out, "--catalog", catalog, "--resamples", 100, "--protocol", "trufor",
+               "--protocol", "pooled")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    page = (out / "index.html").read_text()
+    assert '<h2 id="protocols">Other protocols</h2>' in page and 'href="#protocols"' in page
+    assert "<h3>trufor: TruFor" in page and "<h3>pooled: " in page and "<h3>clue: " not in page
+    for name in ("trufor", "pooled"):
+        shown = cli("leaderboard", "--protocol", name, "--catalog", catalog, "--dataset", "tiny",
+                    "--results", results, "--out", tmp_path / "board")  # fmt: skip
+        assert shown.exit_code == 0, shown.output
+        expected = pd.read_csv(tmp_path / "board" / f"leaderboard-{name}.csv")
+        pd.testing.assert_frame_equal(pd.read_csv(out / f"leaderboard-{name}.csv"), expected)
+        for value in expected["tiny F1"]:
+            assert f"<td>{value:.3f}</td>" in page.split(f"<h3>{name}: ")[1].split("</table>")[0]
+    every = cli("report", results, "--out", tmp_path / "every", "--catalog", catalog, "--resamples", 100,
+                "--per-section", 1, "--protocol", "all")  # fmt: skip
+    assert every.exit_code == 0, every.output
+    assert len(list((tmp_path / "every").glob("leaderboard-*.csv"))) >= 7  # every shipped protocol, and the long form
+    unknown = cli("report", results, "--out", out, "--catalog", catalog, "--protocol", "trufr")
+    assert unknown.exit_code == 2 and "trufor" in unknown.output
+
+
 def test_gallery_overlays_colour_hits_false_alarms_and_misses(cli, tmp_path, scored):
     catalog, results = scored
     out = tmp_path / "page"
