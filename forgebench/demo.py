@@ -23,6 +23,7 @@ from forgebench.data.manifest import dataset_root
 from forgebench.data.synthetic import describe
 from forgebench.evaluation.grids import load_grid
 from forgebench.evaluation.perturb import CLEAN
+from forgebench.evaluation.protocols import load_protocols
 from forgebench.evaluation.runner import Job, RunSummary, run
 from forgebench.evaluation.store import Store
 from forgebench.plugin import registry
@@ -100,9 +101,8 @@ def run_demo(
         if table is not None:
             written += write_robustness(table, results)
             written.append(robustness_plot(table, results / f"robustness-{grid.name}.png"))
-        page = (
-            write_page([store], catalog, results / "report", PageSettings(datasets=board.datasets)) if report else None
-        )
+        settings = PageSettings(datasets=board.datasets, protocols=tuple(load_protocols().values()))
+        page = write_page([store], catalog, results / "report", settings) if report else None
     trained = [job.label for job in jobs if job.label and job.label in board.labels()]
     against = [compare(board, label, "prior", Settings()) for label in trained if "prior" in board.labels()]
     return DemoResult(board, table, summaries, written, page, untrained, against)

@@ -95,6 +95,7 @@ def test_demo_ranks_trained_demo_models_and_survives_a_failing_one(cli, tmp_path
     assert f'- `clue@demo`: clue, options {{"checkpoint": "{run_folder}' in board  # the full path in the notes
     page = (tmp_path / "results/report/index.html").read_text(encoding="utf-8")
     assert "clue@demo" in page and "robustness-demo.png" in page and "thresholds.png" in page
+    assert all(f"<h3>{name}: " in page for name in load_protocols())  # the demo page shows every protocol
     assert_every_protocol_rescores_the_demo(cli, tmp_path / "results", monkeypatch)
 
 
