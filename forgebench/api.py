@@ -190,13 +190,17 @@ class Results:
         board = self.board(perturb, Settings(level=level) if ci else None)
         return board.wide(with_intervals=ci).reset_index(drop=True)
 
-    def protocol(self, name: str, perturb: str = CLEAN, protocols: tuple[Path, ...] = ()) -> pd.DataFrame:
+    def protocol(
+        self, name: str, perturb: str = CLEAN, protocols: tuple[Path, ...] = (), ci: bool = False, level: float = 0.95
+    ) -> pd.DataFrame:
         """The stored maps re-scored under a named protocol (see ``forgebench list protocols``; ``protocols`` adds
-        YAML files of your own): per dataset the protocol's F1 (or MCC) and its average. No detector is called."""
+        YAML files of your own): per dataset the protocol's F1 (or MCC) and its average, with ``ci`` their
+        ``… low`` / ``… high`` bootstrap bounds. No detector is called."""
         known = load_protocols(protocols)
         if name not in known:
             raise ValueError(unknown_name("protocol", name, known))
-        scored = protocol_board(self.board(perturb), known[name], GroundTruth(self.catalog, self.data_root))
+        truth = GroundTruth(self.catalog, self.data_root)
+        scored = protocol_board(self.board(perturb), known[name], truth, Settings(level=level) if ci else None)
         frame = scored.wide()
         frame.attrs["missing"] = {f"{label} on {dataset}": why for (label, dataset), why in scored.missing.items()}
         return frame

@@ -67,6 +67,19 @@ def resample_means(values: np.ndarray, resamples: int, generator: np.random.Gene
     return np.concatenate(means)
 
 
+def stratified_draws(groups: np.ndarray, resamples: int, generator: np.random.Generator) -> np.ndarray:
+    """How often each item is drawn (resamples × items) by bootstrap resamples that draw, within each group (items
+    sharing a value of ``groups``), as many items as the group holds, so every resample keeps the groups' sizes."""
+    count = len(groups)
+    flat = []
+    for value in np.unique(groups):
+        members = np.flatnonzero(groups == value)
+        picks = members[generator.integers(0, members.size, size=(resamples, members.size))]
+        flat.append((np.arange(resamples)[:, None] * count + picks).ravel())
+    drawn = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+    return np.bincount(drawn, minlength=resamples * count).reshape(resamples, count)
+
+
 def percentile_interval(resampled: np.ndarray, settings: Settings) -> np.ndarray:
     """The (low, high) percentiles of resampled statistics along the first axis."""
     return np.quantile(resampled, [settings.alpha / 2, 1 - settings.alpha / 2], axis=0)

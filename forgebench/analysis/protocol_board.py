@@ -15,14 +15,27 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from forgebench.analysis.bootstrap import DRAWS_PER_CHUNK, Settings, percentile_interval, rng, stratified_draws
 from forgebench.analysis.leaderboard import Cell, Leaderboard
 from forgebench.analysis.thresholds import cached_levels, scored_copy
 from forgebench.data.manifest import Sample
 from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import weighted_average
-from forgebench.evaluation.protocols import Counts, Protocol, Result, image_counts, image_values, score_dataset
+from forgebench.evaluation.protocols import (
+    Counts,
+    Protocol,
+    Result,
+    image_counts,
+    image_values,
+    resampled_values,
+    score_dataset,
+    used_images,
+)
 from forgebench.evaluation.store import Record
+
+AVERAGE_KEY = "average"
+"""The dataset key under which :attr:`ProtocolBoard.intervals` holds each average's interval."""
 
 
 @dataclass
@@ -35,6 +48,9 @@ class ProtocolBoard:
     results: dict[tuple[str, str], Result] = field(default_factory=dict)
     missing: dict[tuple[str, str], str] = field(default_factory=dict)
     """(label, dataset) → why the cell has no value under this protocol."""
+    bootstrap: Settings | None = None
+    intervals: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    """(label, dataset or :data:`AVERAGE_KEY`) → the bootstrap interval of its value, with ``bootstrap``."""
 
     @property
     def average_name(self) -> str:
@@ -55,17 +71,27 @@ class ProtocolBoard:
         rows = []
         for label in self.labels:
             row: dict[str, object] = {"Detector": label}
-            for dataset in self.datasets:
+            for dataset in [*self.datasets, AVERAGE_KEY]:
+                column = f"{self.average_name if dataset == AVERAGE_KEY else dataset} {metric}"
                 result = self.results.get((label, dataset))
-                row[f"{dataset} {metric}"] = result.primary if result else None
-            row[f"{self.average_name} {metric}"] = self.average(label)
+                row[column] = self.average(label) if dataset == AVERAGE_KEY else (result.primary if result else None)
+                if self.bootstrap is not None:
+                    low, high = self.intervals.get((label, dataset), (None, None))
+                    row |= {f"{column} low": low, f"{column} high": high}
             rows.append(row)
         return pd.DataFrame(rows)
 
 
-def protocol_board(board: Leaderboard, protocol: Protocol, truth: GroundTruth) -> ProtocolBoard:
-    """Score every cell of ``board`` under ``protocol`` from its cached maps."""
-    scored = ProtocolBoard(protocol, [d for d in board.datasets if d not in board.missing], board.labels())
+def protocol_board(
+    board: Leaderboard, protocol: Protocol, truth: GroundTruth, bootstrap: Settings | None = None
+) -> ProtocolBoard:
+    """Score every cell of ``board`` under ``protocol`` from its cached maps; with ``bootstrap``, each value's
+    interval over resamples of the dataset's images (tampered and authentic drawn separately; a threshold the
+    protocol chooses is chosen again on each resample), and the average's from the datasets' resamples combined with
+    the average's weights."""
+    datasets = [d for d in board.datasets if d not in board.missing]
+    scored = ProtocolBoard(protocol, datasets, board.labels(), bootstrap=bootstrap)
+    resampled: dict[str, list[tuple[np.ndarray, int]]] = {}
     for dataset in scored.datasets:
         cells = [c for c in board.cells if c.dataset == dataset]
         try:
@@ -80,7 +106,33 @@ def protocol_board(board: Leaderboard, protocol: Protocol, truth: GroundTruth) -
                 scored.missing[(cell.label, dataset)] = "no image this protocol scores"
             else:
                 scored.results[(cell.label, dataset)] = result
+                if bootstrap is not None:
+                    draws = _resampled(protocol, list(images.values()), bootstrap, cell)
+                    scored.intervals[(cell.label, dataset)] = _interval(draws, bootstrap)
+                    weight = result.images if protocol.datasets == "weighted" else 1
+                    resampled.setdefault(cell.label, []).append((draws, weight))
+    for label, parts in resampled.items():
+        average = sum(weight * draws for draws, weight in parts) / sum(weight for _, weight in parts)
+        scored.intervals[(label, AVERAGE_KEY)] = _interval(average, bootstrap)
     return scored
+
+
+def _resampled(protocol: Protocol, images: list[Counts], settings: Settings, cell: Cell) -> np.ndarray:
+    """The cell's value on ``settings.resamples`` stratified resamples of the images the protocol scores."""
+    used = used_images(protocol, images)
+    groups = np.array([c.tampered for c in used])
+    generator = rng(settings, "protocol", protocol.name, cell.dataset, cell.fingerprint)
+    chunk = max(1, DRAWS_PER_CHUNK // len(used))
+    parts = []
+    for start in range(0, settings.resamples, chunk):
+        draws = stratified_draws(groups, min(chunk, settings.resamples - start), generator)
+        parts.append(resampled_values(protocol, used, draws))
+    return np.concatenate(parts)
+
+
+def _interval(draws: np.ndarray, settings: Settings) -> tuple[float, float]:
+    low, high = percentile_interval(draws, settings)
+    return float(low), float(high)
 
 
 def _dataset_counts(cells: Sequence[Cell], protocol: Protocol, truth: GroundTruth) -> list[dict[str, Counts] | str]:

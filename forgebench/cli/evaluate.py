@@ -194,7 +194,7 @@ def leaderboard(
         known = protocols_from(protocols)
         if protocol not in known:
             fail(unknown_name("protocol", protocol, known))
-        show_protocol(board, known[protocol], loaded, data_root, out or results_dir)
+        show_protocol(board, known[protocol], loaded, data_root, out or results_dir, bootstrap)
         return
     if bootstrap:
         board.with_intervals(bootstrap)
@@ -211,8 +211,9 @@ def _refuse_combinations(by: By, task: Task, protocol: str | None, ci: bool, ref
         fail(f"--by {by.value} gives mean F1 per stratum; it takes no --reference, --protocol, --task or --ci")
     if detection and (protocol or reference):
         fail("--task detection scores images, not pixels: it takes no --protocol or --reference")
-    if protocol and (ci or reference):
-        fail("--protocol tables have no bootstrap intervals or reported rows (yet): drop --ci / --reference")
+    if protocol and reference:
+        fail("--protocol tables have no reported rows: `forgebench explain DETECTOR --reference NAME` finds the "
+             "protocol behind each reported number")  # fmt: skip
 
 
 def rescore(

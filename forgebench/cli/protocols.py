@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from forgebench.analysis import leaderboard as boards
+from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.protocol_board import explained_datasets, explanation, protocol_board, reported_matches
 from forgebench.analysis.reference import Reference, load_reference
 from forgebench.cli.common import (
@@ -31,7 +32,7 @@ from forgebench.data.catalog import Catalog
 from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.protocols import Protocol, ProtocolError, load_protocols
 from forgebench.evaluation.store import Store
-from forgebench.render.markdown import fmt, markdown_table
+from forgebench.render.markdown import fmt, interval_text, markdown_table
 from forgebench.render.views import write_protocol_board, write_view
 
 ProtocolsOption = Annotated[
@@ -47,11 +48,12 @@ def protocols_from(files: list[Path] | None) -> dict[str, Protocol]:
 
 
 def show_protocol(board: boards.Leaderboard, protocol: Protocol, catalog: Catalog, data_root: Path | None,
-                  out_dir: Path) -> None:  # fmt: skip
-    """Print the board re-scored under ``protocol`` and write ``leaderboard-<protocol>.md`` / ``.csv``."""
-    scored = protocol_board(board, protocol, GroundTruth(catalog, data_root))
+                  out_dir: Path, bootstrap: Settings | None = None) -> None:  # fmt: skip
+    """Print the board re-scored under ``protocol`` (with intervals, given ``bootstrap``) and write
+    ``leaderboard-<protocol>.md`` / ``.csv``."""
+    scored = protocol_board(board, protocol, GroundTruth(catalog, data_root), bootstrap)
     frame, notes, written = write_protocol_board(scored, out_dir)
-    _print_frame(f"Leaderboard under protocol {protocol.name}: {protocol.title}", frame)
+    _print_frame(f"Leaderboard under protocol {protocol.name}: {protocol.title}", interval_text(frame))
     for line in notes:
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
     console.print("Written: " + ", ".join(map(str, written)))

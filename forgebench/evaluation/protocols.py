@@ -175,9 +175,14 @@ def image_counts(levels: np.ndarray, forged: np.ndarray, protocol: Protocol, tam
     return Counts(tp, fp, int(tp[0]), int(fp[0]), bool(forged.any()) if tampered is None else tampered)
 
 
+def used_images(protocol: Protocol, images: Sequence[Counts]) -> list[Counts]:
+    """The images the protocol scores: the tampered ones, and the authentic ones unless it leaves them out."""
+    return [c for c in images if c.tampered or protocol.authentic != "excluded"]
+
+
 def score_dataset(protocol: Protocol, images: Sequence[Counts]) -> Result | None:
     """The protocol's value over one dataset's images (None when it has no image the protocol scores)."""
-    used = [c for c in images if c.tampered or protocol.authentic != "excluded"]
+    used = used_images(protocol, images)
     if not any(c.tampered for c in used):
         return None
     if protocol.aggregate == "pooled":
@@ -185,6 +190,27 @@ def score_dataset(protocol: Protocol, images: Sequence[Counts]) -> Result | None
     primary, secondary, level = _per_image(protocol, used)
     threshold = math.nan if level is None else _threshold(level)
     return Result(_mean(primary), None if secondary is None else _mean(secondary), len(used), threshold)
+
+
+def resampled_values(protocol: Protocol, used: Sequence[Counts], draws: np.ndarray) -> np.ndarray:
+    """The protocol's primary value on bootstrap resamples of the images it scores (:func:`used_images`):
+    ``draws[r, i]`` is how often resample ``r`` drew image ``i``. A threshold the protocol chooses (per dataset) is
+    chosen again on each resample; with every image drawn once this is :func:`score_dataset`'s value."""
+    if protocol.aggregate == "pooled":
+        total = Counts(
+            draws @ np.stack([c.tp for c in used]),
+            draws @ np.stack([c.fp for c in used]),
+            draws @ np.array([[c.positives] for c in used]),
+            draws @ np.array([[c.negatives] for c in used]),
+            True,
+        )  # fmt: skip; positives and negatives are (resamples, 1) columns here, one per resample
+        pooled, _ = _curves(protocol, total)
+        return pooled[:, protocol.level] if protocol.threshold == "fixed" else pooled.max(axis=1)
+    primary = np.array([_curves(protocol, c)[0] for c in used])
+    if protocol.threshold == "best-per-dataset":
+        return (draws @ primary / len(used)).max(axis=1)
+    values = primary.max(axis=1) if protocol.threshold == "best-per-image" else primary[:, protocol.level]
+    return draws @ values / len(used)
 
 
 def image_values(protocol: Protocol, images: Sequence[Counts]) -> tuple[np.ndarray, np.ndarray | None]:

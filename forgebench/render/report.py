@@ -60,7 +60,9 @@ def write_page(stores: Sequence[Store], catalog: Catalog, out_dir: Path, setting
         "perturbation": settings.perturbation,
         "leaderboard": _html(interval_text(board.wide(with_intervals=True).drop(columns="datasets"))),
         "protocol": protocol_lines(board),
-        "protocols": [_protocol(board, protocol, truth, out_dir) for protocol in settings.protocols],
+        "protocols": [
+            _protocol(board, protocol, truth, out_dir, settings.bootstrap) for protocol in settings.protocols
+        ],
         "robustness": _robustness(stores, catalog, board, out_dir, settings),
         "thresholds": _thresholds(board, truth, out_dir),
         "galleries": [_gallery(board, dataset, truth, out_dir, settings.per_section) for dataset in board.datasets],
@@ -96,9 +98,12 @@ def _robustness(
     return sections
 
 
-def _protocol(board: leaderboard.Leaderboard, protocol: Protocol, truth: GroundTruth, out_dir: Path) -> dict:
-    frame, notes, written = write_protocol_board(protocol_board(board, protocol, truth), out_dir)
-    return {"protocol": protocol, "table": _html(frame), "notes": notes, "files": [path.name for path in written]}
+def _protocol(
+    board: leaderboard.Leaderboard, protocol: Protocol, truth: GroundTruth, out_dir: Path, bootstrap: Settings
+) -> dict[str, Any]:
+    frame, notes, written = write_protocol_board(protocol_board(board, protocol, truth, bootstrap), out_dir)
+    table = _html(interval_text(frame))
+    return {"protocol": protocol, "table": table, "notes": notes, "files": [path.name for path in written]}
 
 
 def _thresholds(board: leaderboard.Leaderboard, truth: GroundTruth, out_dir: Path) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from forgebench.analysis.detection_board import DetectionBoard
 from forgebench.analysis.protocol_board import ProtocolBoard
 from forgebench.analysis.strata import FEW
 from forgebench.evaluation.detection import RULES
-from forgebench.render.markdown import markdown_table
+from forgebench.render.markdown import interval_text, markdown_table
 
 
 def write_view(out_dir: Path, name: str, title: str, frame: pd.DataFrame, notes: list[str],
@@ -28,8 +28,8 @@ def write_protocol_board(scored: ProtocolBoard, out_dir: Path) -> tuple[pd.DataF
     """``leaderboard-<protocol>.md/.csv``: the board's table and notes, returned with the files written."""
     frame, notes = scored.wide(), protocol_notes(scored)
     name = scored.protocol.name
-    return frame, notes, write_view(out_dir, f"leaderboard-{name}", f"forgebench leaderboard, protocol {name}", frame,
-                                    notes)  # fmt: skip
+    title = f"forgebench leaderboard, protocol {name}"
+    return frame, notes, write_view(out_dir, f"leaderboard-{name}", title, frame, notes, interval_text(frame))
 
 
 def protocol_notes(scored: ProtocolBoard) -> list[str]:
@@ -40,6 +40,11 @@ def protocol_notes(scored: ProtocolBoard) -> list[str]:
         f"Defined in: {protocol.defined_in}",
         "Re-scored from the stored maps; no detector was called.",
     ]
+    if scored.bootstrap is not None:
+        lines.append(
+            f"Intervals: {scored.bootstrap.describe()}; tampered and authentic images drawn separately, and a "
+            "threshold the protocol chooses chosen again on each resample."
+        )
     if protocol.threshold == "best-per-dataset":
         chosen = [f"{label} on {dataset} p > {r.threshold:.3f}" for (label, dataset), r in scored.results.items()]
         lines.append("Thresholds chosen on the test images themselves: " + "; ".join(chosen) + ".")

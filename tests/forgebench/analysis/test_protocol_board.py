@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import forgebench
+from forgebench.analysis.bootstrap import Settings
 from forgebench.analysis.protocol_board import protocol_board
 from forgebench.data.catalog import load_catalog
 from forgebench.data.truth import GroundTruth
@@ -109,3 +110,27 @@ def test_the_python_api_rescores_and_tabulates_detection(scored):
         first.protocol("trufr")
     detection = first.detection("fraction").set_index("Detector")
     assert 0 <= detection.loc["edge", "Weighted Avg. AUC"] <= 1
+
+
+def test_protocol_intervals_hold_each_value_repeat_from_their_seed_and_match_the_leaderboards(scored):
+    """Under ``clue`` the protocol's intervals resample the same per-image F1 as the leaderboard's own (with other
+    draws), so their widths agree closely; every value, the average's included, lies inside its interval."""
+    first, _, _ = scored
+    board, truth = first.board(bootstrap=Settings(resamples=2000)), GroundTruth(load_catalog())
+    settings = Settings(resamples=2000)
+    for name in ("clue", "pooled", "best-dataset", "imdlbenco"):
+        rescored = protocol_board(board, PROTOCOLS[name], truth, settings)
+        frame = rescored.wide().set_index("Detector")
+        for column in [c for c in frame.columns if not c.endswith((" low", " high"))]:
+            low, value, high = frame[f"{column} low"].iloc[0], frame[column].iloc[0], frame[f"{column} high"].iloc[0]
+            assert low <= value <= high and low < high, (name, column)
+        again = protocol_board(board, PROTOCOLS[name], truth, settings).intervals
+        assert again == rescored.intervals, name
+    clue = protocol_board(board, PROTOCOLS["clue"], truth, settings)
+    for cell in board.cells:
+        low, high = clue.intervals[(cell.label, cell.dataset)]
+        leaderboards = board.intervals[(cell.label, cell.dataset)][:, 0]  # [F1 low, F1 high]
+        ours = leaderboards[1] - leaderboards[0]
+        assert 0.75 < (high - low) / ours < 1.33, cell.dataset
+    other = protocol_board(board, PROTOCOLS["clue"], truth, Settings(resamples=2000, seed=1)).intervals
+    assert other != clue.intervals

@@ -35,6 +35,17 @@ def test_leaderboard_under_a_protocol_rescores_and_writes_its_files(cli, results
     assert "polarity: best-of-inverse" in (results / "leaderboard-trufor.md").read_text()
     unknown = cli("leaderboard", "--protocol", "trufr", "--results", results)
     assert unknown.exit_code == 2 and "trufor" in unknown.output
+    with_ci = cli("leaderboard", "--protocol", "trufor", "--ci", "--resamples", "200", "--results", results)
+    assert with_ci.exit_code == 0, with_ci.output
+    bounded = pd.read_csv(results / "leaderboard-trufor.csv").set_index("Detector")
+    pd.testing.assert_frame_equal(bounded[table.columns], table)  # the same values, now with their bounds
+    for column in table.columns:
+        assert (bounded[f"{column} low"] <= table[column]).all() and (table[column] <= bounded[f"{column} high"]).all()
+    markdown = (results / "leaderboard-trufor.md").read_text()
+    assert f"{table.iloc[0, 0]:.3f} [{bounded.iloc[0, 1]:.3f}, {bounded.iloc[0, 2]:.3f}]" in markdown
+    assert "Intervals: 95% percentile bootstrap over images (200 resamples, seed 0)" in markdown
+    refused = cli("leaderboard", "--protocol", "trufor", "--reference", "clue-table1", "--results", results)
+    assert refused.exit_code == 2 and "forgebench explain DETECTOR --reference" in refused.output
 
 
 def test_explain_puts_every_protocol_side_by_side_and_finds_the_reported_number(cli, results):

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from forgebench.evaluation.mapcache import quantise
-from forgebench.evaluation.protocols import ProtocolError, image_counts, load_protocols, score_dataset
+from forgebench.evaluation.protocols import (
+    ProtocolError,
+    image_counts,
+    load_protocols,
+    resampled_values,
+    score_dataset,
+    used_images,
+)
 
 PROTOCOLS = load_protocols()
 
@@ -130,3 +137,21 @@ def test_a_protocol_file_that_does_not_make_sense_is_refused_with_the_reason(tmp
     path.write_text("protocols: [a, b]\n")
     with pytest.raises(ProtocolError, match="expected a mapping 'protocols:'"):
         load_protocols((path,))
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_a_resample_drawing_every_image_once_gives_the_datasets_value_and_one_image_twice_its_own(name):
+    """Bootstrap resamples re-score drawn images: drawing each once is the dataset's value (to 1e-12); drawing
+    only image 0, twice, is image 0 alone (its F1, or pooled: its own pixels twice, the same ratios)."""
+    protocol = PROTOCOLS[name]
+    generator = np.random.default_rng(7)
+    maps = [generator.random((16, 16)) for _ in range(4)]
+    masks = [grid(16, (2, 9, 3, 12)), grid(16, (0, 16, 0, 5)), grid(16, (6, 10, 6, 10)), grid(16)]  # one authentic
+    images = [image_counts(quantise(m), g.astype(bool), protocol) for m, g in zip(maps, masks, strict=True)]
+    used = used_images(protocol, images)
+    once = resampled_values(protocol, used, np.ones((1, len(used)), dtype=np.int64))
+    assert once[0] == pytest.approx(score_dataset(protocol, images).primary, abs=1e-12)
+    twice = np.zeros((1, len(used)), dtype=np.int64)
+    twice[0, 0] = len(used)
+    alone = score_dataset(protocol, [images[0]]).primary
+    assert resampled_values(protocol, used, twice)[0] == pytest.approx(alone, abs=1e-12)
