@@ -197,13 +197,14 @@ def resampled_values(protocol: Protocol, used: Sequence[Counts], draws: np.ndarr
     ``draws[r, i]`` is how often resample ``r`` drew image ``i``. A threshold the protocol chooses (per dataset) is
     chosen again on each resample; with every image drawn once this is :func:`score_dataset`'s value."""
     if protocol.aggregate == "pooled":
+        # one pooled count per resample: TP and FP (resamples × levels), positives and negatives (resamples × 1)
         total = Counts(
             draws @ np.stack([c.tp for c in used]),
             draws @ np.stack([c.fp for c in used]),
             draws @ np.array([[c.positives] for c in used]),
             draws @ np.array([[c.negatives] for c in used]),
             True,
-        )  # fmt: skip; positives and negatives are (resamples, 1) columns here, one per resample
+        )
         pooled, _ = _curves(protocol, total)
         return pooled[:, protocol.level] if protocol.threshold == "fixed" else pooled.max(axis=1)
     primary = np.array([_curves(protocol, c)[0] for c in used])

@@ -65,9 +65,13 @@ def test_report_adds_the_leaderboard_under_other_protocols_as_the_leaderboard_gi
                     "--results", results, "--out", tmp_path / "board")  # fmt: skip
         assert shown.exit_code == 0, shown.output
         expected = pd.read_csv(tmp_path / "board" / f"leaderboard-{name}.csv")
-        pd.testing.assert_frame_equal(pd.read_csv(out / f"leaderboard-{name}.csv"), expected)
+        written = pd.read_csv(out / f"leaderboard-{name}.csv")  # the page's tables carry intervals
+        pd.testing.assert_frame_equal(written[expected.columns], expected)
+        assert (written["tiny F1 low"] <= written["tiny F1"]).all() and (
+            written["tiny F1"] <= written["tiny F1 high"]
+        ).all()
         for value in expected["tiny F1"]:
-            assert f"<td>{value:.3f}</td>" in page.split(f"<h3>{name}: ")[1].split("</table>")[0]
+            assert f"<td>{value:.3f} [" in page.split(f"<h3>{name}: ")[1].split("</table>")[0]
     every = cli("report", results, "--out", tmp_path / "every", "--catalog", catalog, "--resamples", 100,
                 "--per-section", 1, "--protocol", "all")  # fmt: skip
     assert every.exit_code == 0, every.output
