@@ -23,6 +23,7 @@ from forgebench.data.truth import GroundTruth, TruthUnavailableError
 from forgebench.evaluation.mapcache import load_levels
 from forgebench.evaluation.metrics import weighted_average
 from forgebench.evaluation.protocols import (
+    LEVELS,
     Counts,
     Protocol,
     Result,
@@ -34,8 +35,8 @@ from forgebench.evaluation.protocols import (
 )
 from forgebench.evaluation.store import Record
 
-AVERAGE_KEY = "average"
-"""The dataset key under which :attr:`ProtocolBoard.intervals` holds each average's interval."""
+AVERAGE_KEY = ""
+"""The dataset key (no dataset's name) under which :attr:`ProtocolBoard.intervals` holds each average's interval."""
 
 
 @dataclass
@@ -122,7 +123,7 @@ def _resampled(protocol: Protocol, images: list[Counts], settings: Settings, cel
     used = used_images(protocol, images)
     groups = np.array([c.tampered for c in used])
     generator = rng(settings, "protocol", protocol.name, cell.dataset, cell.fingerprint)
-    chunk = max(1, DRAWS_PER_CHUNK // len(used))
+    chunk = max(1, DRAWS_PER_CHUNK // max(len(used), LEVELS + 1))  # draws, and a curve per resample
     parts = []
     for start in range(0, settings.resamples, chunk):
         draws = stratified_draws(groups, min(chunk, settings.resamples - start), generator)

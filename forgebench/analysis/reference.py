@@ -93,38 +93,48 @@ class Reference:
         return pd.DataFrame(records)
 
 
-class ReferenceError(LookupError):
+class ReferenceTableError(LookupError):
     """A reference table that cannot be read; the message names it."""
 
 
 def load_reference(name: str) -> Reference:
     """A named reference table, or a YAML file of one (see the module docstring). An unknown name raises
-    :class:`ReferenceError` with the close names; a file that does not fit says where."""
+    :class:`ReferenceTableError` with the close names; a file that does not fit says where."""
     if name in REFERENCES:
         file, table, source = REFERENCES[name]
         data = yaml.safe_load(resources.files("forgebench.analysis").joinpath(file).read_text("utf-8"))
         return _reference(name, source, data[table])
     path = Path(name).expanduser()
     if path.suffix not in (".yaml", ".yml"):
-        raise ReferenceError(unknown_name("reference", name, REFERENCES) + " (or give a .yaml file of your own)")
+        raise ReferenceTableError(unknown_name("reference", name, REFERENCES) + " (or give a .yaml file of your own)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return _reference(path.name, str(data.get("source") or path), data)
     except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
         why = f"no key {error}" if isinstance(error, KeyError) else str(error)
-        raise ReferenceError(f"{path}: not a reference table ({why}); see `forgebench leaderboard --help`") from None
+        raise ReferenceTableError(
+            f"{path}: not a reference table ({why}); see `forgebench leaderboard --help`"
+        ) from None
 
 
 def _reference(name: str, source: str, table: dict[str, Any]) -> Reference:
     datasets = tuple(table["datasets"])
-    rows = tuple(
-        ReportedRow(
-            method=str(method),
-            detector=row.get("detector"),
-            f1=dict(zip(datasets, row["f1"], strict=True)),
-            iou=dict(zip(datasets, row["iou"], strict=True)) if "iou" in row else {},
-            average=(row["reported"]["f1"], row["reported"].get("iou")) if "reported" in row else None,
-        )
-        for method, row in table["rows"].items()
-    )
-    return Reference(name=name, source=source, datasets=datasets, rows=rows)
+    rows = []
+    for method, row in table["rows"].items():
+        reported = row.get("reported") or {}
+        average = None if reported.get("f1") is None else (_fraction(reported["f1"]), _fraction(reported.get("iou")))
+        f1 = dict(zip(datasets, map(_fraction, row["f1"]), strict=True))
+        iou = dict(zip(datasets, map(_fraction, row["iou"]), strict=True)) if "iou" in row else {}
+        rows.append(ReportedRow(str(method), row.get("detector"), f1, iou, average))
+    return Reference(name=name, source=source, datasets=datasets, rows=tuple(rows))
+
+
+def _fraction(value: object) -> float | None:
+    """A reported value as a fraction in [0, 1] (None where the source reports none)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a number")
+    if not 0 <= value <= 1:
+        raise ValueError(f"{value} is not a fraction in [0, 1] (give 0.563, not 56.3)")
+    return float(value)

@@ -104,9 +104,11 @@ def explain(
         notes = [f"Not scored: {line}" for line in why]
         for line in notes:
             console.print(f"[dim]{escape(line)}[/]", highlight=False)
-        for title, values, metric in _targets(frame, reported, table, name):
+        for title, values, metric, note in _targets(frame, reported, table, name):
+            if note:
+                notes.append(f"{title}: {note}")
+                console.print(notes[-1], highlight=False)
             if not values:
-                console.print(f"{title}: none of the explained datasets is reported there.", highlight=False)
                 continue
             matches = reported_matches(frame, values, tolerance, metric)
             _print_frame(f"Which protocol gives {title}?", matches)
@@ -119,21 +121,25 @@ def explain(
 
 def _targets(
     frame: pd.DataFrame, reported: float | None, table: Reference | None, detector: str
-) -> list[tuple[str, dict[str, float], str | None]]:
-    """(title, reported values by dataset or "Average", the metric they are in) for each number to explain: one
-    given by hand (any metric), and each row of the reference on this detector (F1; its average only where the
-    explained datasets are the reference's)."""
-    targets: list[tuple[str, dict[str, float], str | None]] = []
+) -> list[tuple[str, dict[str, float], str | None, str]]:
+    """(title, reported values by dataset or "Average", the metric they are in, a note) for each number to explain:
+    one given by hand (any metric), and each row of the reference on this detector (F1; its average only where the
+    explained datasets are the reference's, as the note says otherwise)."""
+    targets: list[tuple[str, dict[str, float], str | None, str]] = []
     if reported is not None:
-        targets.append((f"the reported {reported:g}", {"Average": reported}, None))
+        targets.append((f"the reported {reported:g}", {"Average": reported}, None, ""))
     datasets = explained_datasets(frame)
     for row in table.rows if table is not None else ():
         if row.detector != detector:
             continue
         values = {d: v for d in datasets if (v := row.f1.get(d)) is not None}
+        note = "" if values else "it reports none of the explained datasets. "
         if row.average and set(datasets) == set(table.datasets):
             values["Average"] = row.average[0]
-        targets.append((f"{row.method}'s F1 in {table.source}", values, "F1"))
+        elif row.average:
+            note += (f"its average is not compared: the explained datasets ({', '.join(datasets)}) are not the "
+                     f"table's ({', '.join(table.datasets)}).")  # fmt: skip
+        targets.append((f"{row.method}'s F1 in {table.source}", values, "F1", note.strip()))
     return targets
 
 

@@ -63,7 +63,7 @@ def report(
     names = dataset_names(loaded, suite, dataset)
     spec = one_perturbation(perturb, "the page's leaderboard and galleries read one perturbation")
     known = protocols_from(protocols)
-    wanted = list(known) if protocol == ["all"] else protocol or []
+    wanted = list(known) if "all" in (protocol or []) else list(dict.fromkeys(protocol or []))
     if unknown := [name for name in wanted if name not in known]:
         fail(unknown_name("protocol", unknown[0], known))
     settings = PageSettings(names, spec, seed, bootstrap_settings(level, resamples, bootstrap_seed), per_section,

@@ -11,9 +11,10 @@ import csv
 from pathlib import Path
 
 from forgebench.data.catalog import DatasetSpec
+from forgebench.data.lock import KINDS_NAME
 from forgebench.data.manifest import dataset_root
 
-KINDS_NAME = "kinds.csv"
+__all__ = ["KINDS_NAME", "KindsError", "read_kinds", "write_kinds"]
 
 
 class KindsError(ValueError):

@@ -4,6 +4,8 @@
 datasets prepared under a data root. The lock's *digest* covers the dataset, variant, options, fixes, exclusions and
 the content of every file (image bytes; mask pixels, so that two machines whose PNG encoders differ agree), not where
 the download lay or when it was prepared: two people who prepared the same download the same way share a digest.
+``kinds.csv`` (each image's manipulation kind) is hashed for ``datasets check`` like every file, but it and the
+findings about it stay out of the digest: they label images without changing any score, so stored results stay valid.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 LOCK_NAME = "lock.json"
 INDEX_NAME = "forgebench-locks.json"
 LOCK_FORMAT = 1
+KINDS_NAME = "kinds.csv"
 
 
 class LockError(ValueError):
@@ -47,9 +50,12 @@ class Lock:
 
     @property
     def digest(self) -> str:
-        content = {path: entry.get("pixels", entry["sha256"]) for path, entry in self.files.items()}
+        content = {
+            path: entry.get("pixels", entry["sha256"]) for path, entry in self.files.items() if path != KINDS_NAME
+        }
+        fixes = [fix for fix in self.fixes if fix["fix"] != "kind"]
         identity = {
-            "dataset": self.dataset, "variant": self.variant, "options": self.options, "fixes": self.fixes,
+            "dataset": self.dataset, "variant": self.variant, "options": self.options, "fixes": fixes,
             "exclude": sorted((self.exclude or {}).get("images", [])), "files": content,
         }  # fmt: skip
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

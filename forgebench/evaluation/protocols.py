@@ -129,6 +129,8 @@ def _protocol(name: str, entry: object, origin: str) -> Protocol:
     where = f"{origin}: protocol {name!r}"
     if not isinstance(entry, dict) or "name" in entry or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", str(name)):
         raise ProtocolError(f"{where}: a protocol is a mapping under a lower-case name (letters, digits, . _ -)")
+    if name in ("long", "reported") or str(name).startswith(("detection-", "by-")):
+        raise ProtocolError(f"{where}: the name is taken by another table's files (leaderboard-{name}.*); rename it")
     body = dict(entry)
     try:
         if "band" in body:

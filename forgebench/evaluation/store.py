@@ -204,7 +204,11 @@ class Store:
         self.results = results
         self.path = results / "forgebench.sqlite"
         self._db = sqlite3.connect(self.path, timeout=BUSY_SECONDS)  # processes sharing a run wait for commits
-        _write_ahead_log(self._db, self.path)
+        try:
+            _write_ahead_log(self._db, self.path)
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise
         self._db.row_factory = sqlite3.Row
         self._prepare()
 

@@ -104,6 +104,12 @@ def test_a_table_of_ones_own_is_read_from_yaml_and_a_gap_skips_what_it_does_not_
         load_reference(str(table))
     with pytest.raises(LookupError, match=r"absent\.yaml: not a reference table"):
         load_reference(str(tmp_path / "absent.yaml"))
+    for values, message in (("['0.5']", "'0.5' is not a number"), ("[56.3]", r"56\.3 is not a fraction in \[0, 1\]")):
+        table.write_text(f"datasets: [casia1]\nrows:\n  Mine: {{f1: {values}}}\n", encoding="utf-8")
+        with pytest.raises(LookupError, match=rf"mine\.yaml: not a reference table \({message}"):
+            load_reference(str(table))
+    table.write_text("datasets: [casia1]\nrows:\n  Mine: {f1: [0.5], reported: {f1: null, iou: 0.4}}\n")
+    assert load_reference(str(table)).rows[0].average is None  # no reported F1: no average to compare
 
 
 def test_the_readme_reference_example_loads(tmp_path):

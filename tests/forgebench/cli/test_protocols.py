@@ -94,6 +94,14 @@ def test_explain_finds_the_protocol_behind_each_number_of_a_reference_table(cli,
         assert "trufor" in verdict[dataset][1].split(", ") and verdict[dataset][2] == "trufor", dataset
         assert float(verdict[dataset][3]) == pytest.approx(trufor[f"{dataset} F1"], abs=5e-4)
     assert "trufor" in verdict["Average"][1].split(", ")
+    wider = yaml.safe_load(reference.read_text(encoding="utf-8"))
+    wider["datasets"].append("casia1")
+    wider["rows"]["Their ELA"]["f1"].append(0.5)
+    reference.write_text(yaml.safe_dump(wider), encoding="utf-8")
+    assert cli("explain", "ela", "--reference", reference, "--results", results).exit_code == 0
+    markdown = (results / "explain-ela.md").read_text(encoding="utf-8")
+    assert "its average is not compared: the explained datasets (syn-splice, syn-copymove, syn-removal)" in markdown
+    assert list(_rows(results / "explain-ela.md", "Which protocol gives Their ELA's F1 in")) == datasets
     other = cli("explain", "all-forged", "--reference", reference, "--results", results)
     assert other.exit_code == 2 and "reports no row on 'all-forged'" in " ".join(other.output.split())
 

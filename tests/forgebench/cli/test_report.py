@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forgebench.evaluation.protocols import load_protocols
 from forgebench.evaluation.store import Store
 from tests.builders import pairs_dataset
 
@@ -73,9 +74,11 @@ def test_report_adds_the_leaderboard_under_other_protocols_as_the_leaderboard_gi
         for value in expected["tiny F1"]:
             assert f"<td>{value:.3f} [" in page.split(f"<h3>{name}: ")[1].split("</table>")[0]
     every = cli("report", results, "--out", tmp_path / "every", "--catalog", catalog, "--resamples", 100,
-                "--per-section", 1, "--protocol", "all")  # fmt: skip
+                "--per-section", 1, "--protocol", "trufor", "--protocol", "all")  # fmt: skip
     assert every.exit_code == 0, every.output
-    assert len(list((tmp_path / "every").glob("leaderboard-*.csv"))) >= 7  # every shipped protocol, and the long form
+    written = {path.name for path in (tmp_path / "every").glob("leaderboard-*.csv")}
+    assert written == {"leaderboard-long.csv", *(f"leaderboard-{name}.csv" for name in load_protocols())}
+    assert (tmp_path / "every" / "index.html").read_text().count("<h3>trufor: ") == 1
     unknown = cli("report", results, "--out", out, "--catalog", catalog, "--protocol", "trufr")
     assert unknown.exit_code == 2 and "trufor" in unknown.output
 

@@ -8,6 +8,7 @@ the lock verifies.
 
 from __future__ import annotations
 
+import dataclasses
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -339,6 +340,14 @@ def test_nist16_kinds_come_from_the_reference_csv_into_the_locked_kinds_file(tmp
     assert {"fix": "kind", "action": "none named", "files": ["images/NC2016_0005.jpg"]} in done.lock.fixes
     (done.root / KINDS_NAME).write_text("image,kind\nimages/NC2016_0005.jpg,splice\n", encoding="utf-8")
     assert verify(done.lock, done.root) == {"changed": [KINDS_NAME]}
+    unlabelled = dataclasses.replace(  # the same copy prepared without kinds: labels change no score, nor the digest
+        done.lock,
+        files={k: v for k, v in done.lock.files.items() if k != KINDS_NAME},
+        fixes=[f for f in done.lock.fixes if f["fix"] != "kind"],
+    )
+    assert unlabelled.digest == done.lock.digest
+    image_changed = {**done.lock.files, "images/NC2016_0001.jpg": {"sha256": "0" * 64, "bytes": 1}}
+    assert dataclasses.replace(done.lock, files=image_changed).digest != done.lock.digest
 
 
 def test_a_download_without_masks_is_named_as_such(tmp_path):

@@ -139,6 +139,14 @@ def test_a_protocol_file_that_does_not_make_sense_is_refused_with_the_reason(tmp
         load_protocols((path,))
 
 
+@pytest.mark.parametrize("name", ["long", "reported", "detection-max", "by-kind"])
+def test_a_protocol_may_not_take_the_name_of_another_tables_files(tmp_path, name):
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"protocols:\n  {name}:\n    title: t\n    defined_in: d\n", encoding="utf-8")
+    with pytest.raises(ProtocolError, match=rf"the name is taken by another table's files \(leaderboard-{name}\.\*\)"):
+        load_protocols((path,))
+
+
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
 def test_a_resample_drawing_every_image_once_gives_the_datasets_value_and_one_image_twice_its_own(name):
     """Bootstrap resamples re-score drawn images: drawing each once is the dataset's value (to 1e-12); drawing
