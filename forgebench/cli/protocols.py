@@ -133,13 +133,14 @@ def _targets(
         if row.detector != detector:
             continue
         values = {d: v for d in datasets if (v := row.f1.get(d)) is not None}
-        note = "" if values else "it reports none of the explained datasets. "
+        notes = [] if values else ["it reports none of the explained datasets"]
         if row.average and set(datasets) == set(table.datasets):
             values["Average"] = row.average[0]
         elif row.average:
-            note += (f"its average is not compared: the explained datasets ({', '.join(datasets)}) are not the "
-                     f"table's ({', '.join(table.datasets)}).")  # fmt: skip
-        targets.append((f"{row.method}'s F1 in {table.source}", values, "F1", note.strip()))
+            notes.append(f"its average is not compared: the explained datasets ({', '.join(datasets)}) are not the "
+                         f"table's ({', '.join(table.datasets)})")  # fmt: skip
+        note = "; ".join(notes) + "." if notes else ""
+        targets.append((f"{row.method}'s F1 in {table.source}", values, "F1", note))
     return targets
 
 
