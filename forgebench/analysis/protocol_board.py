@@ -67,15 +67,17 @@ class ProtocolBoard:
         return weighted_average([r.primary for r in found], weights)
 
     def wide(self) -> pd.DataFrame:
-        """Rows = detectors; per dataset the primary metric (F1 or MCC), then the protocol's average."""
+        """Rows = detectors, best average first (as the leaderboard ranks); per dataset the primary metric (F1 or
+        MCC), then the protocol's average."""
         metric = "MCC" if self.protocol.metric == "mcc" else "F1"
+        averages = {label: self.average(label) for label in self.labels}
         rows = []
-        for label in self.labels:
+        for label in sorted(self.labels, key=lambda name: (averages[name] is None, -(averages[name] or 0.0))):
             row: dict[str, object] = {"Detector": label}
             for dataset in [*self.datasets, AVERAGE_KEY]:
                 column = f"{self.average_name if dataset == AVERAGE_KEY else dataset} {metric}"
                 result = self.results.get((label, dataset))
-                row[column] = self.average(label) if dataset == AVERAGE_KEY else (result.primary if result else None)
+                row[column] = averages[label] if dataset == AVERAGE_KEY else (result.primary if result else None)
                 if self.bootstrap is not None:
                     low, high = self.intervals.get((label, dataset), (None, None))
                     row |= {f"{column} low": low, f"{column} high": high}
@@ -119,10 +121,12 @@ def protocol_board(
 
 
 def _resampled(protocol: Protocol, images: list[Counts], settings: Settings, cell: Cell) -> np.ndarray:
-    """The cell's value on ``settings.resamples`` stratified resamples of the images the protocol scores."""
+    """The cell's value on ``settings.resamples`` stratified resamples of the images the protocol scores. Every
+    protocol draws from the leaderboard's generator for the cell, so protocols that score only the tampered images
+    resample the same images as the leaderboard's intervals (``clue``'s are the leaderboard's)."""
     used = used_images(protocol, images)
     groups = np.array([c.tampered for c in used])
-    generator = rng(settings, "protocol", protocol.name, cell.dataset, cell.fingerprint)
+    generator = rng(settings, cell.dataset, cell.fingerprint)  # the leaderboard's draws, where only tampered count
     chunk = max(1, DRAWS_PER_CHUNK // max(len(used), LEVELS + 1))  # draws, and a curve per resample
     parts = []
     for start in range(0, settings.resamples, chunk):

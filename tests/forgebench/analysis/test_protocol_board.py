@@ -9,7 +9,7 @@ from PIL import Image
 
 import forgebench
 from forgebench.analysis.bootstrap import Settings
-from forgebench.analysis.protocol_board import protocol_board
+from forgebench.analysis.protocol_board import AVERAGE_KEY, protocol_board
 from forgebench.data.catalog import load_catalog
 from forgebench.data.truth import GroundTruth
 from forgebench.evaluation.protocols import load_protocols
@@ -113,8 +113,9 @@ def test_the_python_api_rescores_and_tabulates_detection(scored):
 
 
 def test_protocol_intervals_hold_each_value_repeat_from_their_seed_and_match_the_leaderboards(scored):
-    """Under ``clue`` the protocol's intervals resample the same per-image F1 as the leaderboard's own (with other
-    draws), so their widths agree closely; every value, the average's included, lies inside its interval."""
+    """Under ``clue`` the protocol's intervals resample the same per-image F1 with the same draws as the
+    leaderboard's own, so they are the leaderboard's intervals; every value, the average's included, lies inside its
+    interval."""
     first, _, _ = scored
     board, truth = first.board(bootstrap=Settings(resamples=2000)), GroundTruth(load_catalog())
     settings = Settings(resamples=2000)
@@ -130,7 +131,8 @@ def test_protocol_intervals_hold_each_value_repeat_from_their_seed_and_match_the
     for cell in board.cells:
         low, high = clue.intervals[(cell.label, cell.dataset)]
         leaderboards = board.intervals[(cell.label, cell.dataset)][:, 0]  # [F1 low, F1 high]
-        ours = leaderboards[1] - leaderboards[0]
-        assert 0.75 < (high - low) / ours < 1.33, cell.dataset
+        assert (low, high) == pytest.approx(tuple(leaderboards), abs=1e-12), cell.dataset
+    average = board.intervals[(board.cells[0].label, "Weighted Avg.")][:, 0]
+    assert clue.intervals[(board.cells[0].label, AVERAGE_KEY)] == pytest.approx(tuple(average), abs=1e-12)
     other = protocol_board(board, PROTOCOLS["clue"], truth, Settings(resamples=2000, seed=1)).intervals
     assert other != clue.intervals
