@@ -145,11 +145,14 @@ def _targets(
 
 
 def _print_frame(title: str, frame: pd.DataFrame) -> None:
-    """A table on screen: numbers right-aligned, text left."""
+    """A table on screen: the row labels and text left, numbers (and intervals folded into them) right-aligned; cells
+    never wrap, so a table too wide for the terminal is split into parts of whole columns."""
     table = Table(title=title)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
+    for index, column in enumerate(frame.columns):
+        values = frame[column].dropna()
+        number = pd.api.types.is_numeric_dtype(frame[column]) or values.astype(str).str.match(r"-?\d").all()
+        right = index > 0 and number and len(values) > 0
+        table.add_column(str(column), justify="right" if right else "left", no_wrap=True)
     for row in frame.itertuples(index=False):
         table.add_row(*(escape(fmt(v)) for v in row))
     print_fitted(table)
